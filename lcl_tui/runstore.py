@@ -1,0 +1,311 @@
+"""The run store: one folder per run under the runs folder, every write atomic.
+
+    runs/<run-id>/
+        config.toml          the resolved config
+        split.json           the data split the run trained and tested on
+        status.json          running | completed | stopped | failed (+ pid, host, times)
+        metrics.jsonl        every event, one JSON line each
+        checkpoints/step-N/  Hugging Face folders (safetensors, tokenizer, labels)
+        best.json            which checkpoint is best (replaced atomically)
+        last.json            the newest complete checkpoint, for resume
+
+A run whose status says running but whose process is gone reads as interrupted.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lcl_tui.atomic import append_line, atomic_write_json, atomic_write_text
+from lcl_tui.errors import ConfigError, RunNotFoundError
+from lcl_tui.events import Event, RunSnapshot, event_from_dict
+
+RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
+FINISHED_STATUSES = ("completed", "stopped", "failed")
+
+
+def check_run_name(name: str, key: str = "run name") -> str:
+    """Run names become folder names: no separators, no `..`, nothing hidden."""
+    if not RUN_NAME_PATTERN.match(name) or ".." in name:
+        raise ConfigError(
+            f"{key} {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
+            "(at most 100, not starting with '.' and without '..')"
+        )
+    return name
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+    return slug[:60] or "run"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class RunStatus:
+    status: str
+    pid: int | None = None
+    host: str | None = None
+    started: float | None = None
+    updated: float | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+@dataclass
+class RunSummary:
+    """One line of `lcl-tui runs` and of the app's run list."""
+
+    run_id: str
+    path: Path
+    status: str
+    dataset: str
+    model: str
+    objective: str
+    best_accuracy: float | None
+    test_accuracy: float | None
+    started: float | None
+
+
+class Run:
+    """One run's folder. Safe to read while another process writes it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    # --- paths -----------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.toml"
+
+    @property
+    def split_path(self) -> Path:
+        return self.path / "split.json"
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    # --- config and split -------------------------------------------------------------
+    def load_config(self):
+        from lcl_tui.config import load_config
+
+        return load_config(self.config_path)
+
+    def save_split(self, splits) -> None:
+        atomic_write_json(self.split_path, splits.to_dict())
+
+    def load_split(self):
+        from lcl_tui.data import DatasetSplits
+
+        return DatasetSplits.from_dict(json.loads(self.split_path.read_text(encoding="utf-8")))
+
+    # --- status --------------------------------------------------------------------------
+    def write_status(self, status: str, error: str | None = None) -> None:
+        assert status in STATUSES, status
+        previous = self._read_status_file()
+        now = time.time()
+        atomic_write_json(
+            self.status_path,
+            {
+                "status": status,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": (previous or {}).get("started", now),
+                "updated": now,
+                "error": error,
+            },
+        )
+
+    def _read_status_file(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.status_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def read_status(self) -> RunStatus:
+        raw = self._read_status_file()
+        if raw is None:
+            return RunStatus(status="interrupted")
+        status = RunStatus(
+            status=raw.get("status", "interrupted"),
+            pid=raw.get("pid"),
+            host=raw.get("host"),
+            started=raw.get("started"),
+            updated=raw.get("updated"),
+            error=raw.get("error"),
+        )
+        if status.status == "running" and status.pid is not None:
+            same_host = status.host in (None, socket.gethostname())
+            if same_host and not _pid_alive(status.pid):
+                status.status = "interrupted"
+        return status
+
+    # --- events --------------------------------------------------------------------------
+    def append_event(self, event: Event) -> None:
+        append_line(self.metrics_path, json.dumps(event.to_dict(), ensure_ascii=False))
+
+    def read_events(self) -> list[Event]:
+        """Every complete event line; a torn last line (a kill mid-write) is skipped."""
+        try:
+            text = self.metrics_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        events = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                events.append(event_from_dict(json.loads(line)))
+            except (ValueError, TypeError, KeyError):
+                continue
+        return events
+
+    def snapshot(self) -> RunSnapshot:
+        snapshot = RunSnapshot(run_id=self.run_id)
+        for event in self.read_events():
+            snapshot.apply(event)
+        return snapshot
+
+    # --- checkpoints ---------------------------------------------------------------------
+    def checkpoint_dir(self, step: int) -> Path:
+        return self.checkpoints_dir / f"step-{step:07d}"
+
+    def _pointer(self, name: str) -> Path | None:
+        try:
+            raw = json.loads((self.path / f"{name}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        folder = self.checkpoints_dir / Path(str(raw.get("checkpoint", ""))).name
+        return folder if (folder / "lcl_tui.json").is_file() else None
+
+    def set_pointer(self, name: str, folder: Path, **extra: Any) -> None:
+        atomic_write_json(self.path / f"{name}.json", {"checkpoint": folder.name, **extra})
+
+    @property
+    def best_checkpoint(self) -> Path | None:
+        """The best-on-validation model folder, or None before the first one is saved."""
+        return self._pointer("best")
+
+    @property
+    def last_checkpoint(self) -> Path | None:
+        return self._pointer("last")
+
+    def prune_checkpoints(self) -> None:
+        """Drop folders that neither pointer names (and half-written temporaries)."""
+        import shutil
+
+        keep = {p.name for p in (self.best_checkpoint, self.last_checkpoint) if p is not None}
+        if not self.checkpoints_dir.is_dir():
+            return
+        for folder in self.checkpoints_dir.iterdir():
+            if folder.name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def summary(self) -> RunSummary:
+        status = self.read_status()
+        dataset = model = objective = "?"
+        try:
+            config = self.load_config()
+            dataset, model, objective = config.data.dataset, config.model.name, config.loss.objective
+            if objective == "lcl":
+                objective = f"lcl ({config.model.weighting})"
+        except Exception:  # a damaged config must not hide the run from the list
+            pass
+        snapshot = self.snapshot()
+        best = snapshot.best_validation
+        test = snapshot.test_eval
+        return RunSummary(
+            run_id=self.run_id,
+            path=self.path,
+            status=status.status,
+            dataset=dataset,
+            model=model,
+            objective=objective,
+            best_accuracy=best.accuracy if best else None,
+            test_accuracy=test.accuracy if test else None,
+            started=status.started,
+        )
+
+
+class RunStore:
+    def __init__(self, runs_dir: str | Path = "runs"):
+        self.runs_dir = Path(runs_dir).expanduser()
+
+    def create_run(self, config) -> Run:
+        """A new, unique run folder holding the resolved config."""
+        base = config.output.run_name or (
+            f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{_slug(config.name)}"
+        )
+        check_run_name(base)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1000):
+            name = base if attempt == 0 else f"{base}-{attempt + 1}"
+            path = self.runs_dir / name
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            run = Run(path)
+            atomic_write_text(run.config_path, config.to_toml())
+            run.write_status("running")
+            return run
+        raise ConfigError(f"too many runs named {base!r}; set output.run_name to another name")
+
+    def runs(self) -> list[Run]:
+        if not self.runs_dir.is_dir():
+            return []
+        found = [p for p in self.runs_dir.iterdir() if p.is_dir() and (p / "config.toml").is_file()]
+        return [Run(p) for p in sorted(found, key=lambda p: p.name)]
+
+    def open(self, id_or_path: str | Path) -> Run:
+        """A run by folder path or by id (its folder name); a unique id prefix also works."""
+        text = str(id_or_path)
+        path = Path(text).expanduser()
+        if (path / "config.toml").is_file():
+            return Run(path)
+        if "/" not in text and text not in ("", ".", ".."):
+            direct = self.runs_dir / text
+            if (direct / "config.toml").is_file():
+                return Run(direct)
+            matches = [r for r in self.runs() if r.run_id.startswith(text)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                names = ", ".join(r.run_id for r in matches[:5])
+                raise RunNotFoundError(f"run id '{text}' is ambiguous ({names}); give more of it")
+        raise RunNotFoundError(
+            f"no run '{text}' in {self.runs_dir} (see `lcl-tui runs --runs-dir {self.runs_dir}`)"
+        )
