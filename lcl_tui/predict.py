@@ -1,0 +1,59 @@
+"""Classify new texts with a saved checkpoint (a run's best, or any checkpoint folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from lcl_tui.batching import collate, encode_texts
+from lcl_tui.errors import UserError
+from lcl_tui.models import load_checkpoint
+from lcl_tui.runstore import Run
+
+
+class Predictor:
+    def __init__(self, model, tokenizer, meta: dict, folder: Path, device: str = "cpu"):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.meta = meta
+        self.folder = folder
+        self.device = device
+        self.label_names: list[str] = list(meta["label_names"])
+        self.max_length: int = int(meta.get("max_length", 128))
+
+    @classmethod
+    def from_checkpoint(cls, folder: Path, device: str = "cpu") -> Predictor:
+        model, tokenizer, meta = load_checkpoint(Path(folder), device=device)
+        return cls(model, tokenizer, meta, Path(folder), device)
+
+    @classmethod
+    def from_run(cls, run: Run, device: str = "cpu") -> Predictor:
+        folder = run.best_checkpoint
+        if folder is None:
+            raise UserError(f"run {run.run_id} has no checkpoint yet; wait for its first evaluation")
+        return cls.from_checkpoint(folder, device)
+
+    @torch.no_grad()
+    def probabilities(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        texts = [text if text.strip() else " " for text in texts]
+        encoded = encode_texts(self.tokenizer, texts, [0] * len(texts), self.max_length)
+        rows = []
+        for start in range(0, len(texts), batch_size):
+            batch = collate(encoded, range(start, min(start + batch_size, len(texts))))
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            logits = self.model(batch, with_weights=False).logits.float()
+            rows.append(torch.softmax(logits, dim=-1).cpu())
+        return torch.cat(rows) if rows else torch.zeros((0, len(self.label_names)))
+
+    def predict(self, texts: list[str], top_k: int = 5) -> list[list[tuple[str, float]]]:
+        """For each text, the top_k (label, probability) pairs, most likely first."""
+        if top_k < 1:
+            raise UserError(f"--top-k must be >= 1 (got {top_k})")
+        probabilities = self.probabilities(list(texts))
+        k = min(top_k, len(self.label_names))
+        values, indices = probabilities.topk(k, dim=-1)
+        return [
+            [(self.label_names[i], float(p)) for p, i in zip(row_values.tolist(), row_indices.tolist())]
+            for row_values, row_indices in zip(values, indices)
+        ]
