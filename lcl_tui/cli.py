@@ -1,0 +1,244 @@
+"""The command line: bare `lcl-tui` opens the app; subcommands work headless.
+
+Heavy imports (torch, transformers, textual) happen inside the commands, so `--help` is
+instant. Every user mistake is one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lcl_tui.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    help="Fine-grained text classification with label-aware contrastive fine-tuning.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder holding the runs.")]
+DEFAULT_RUNS_DIR = Path("runs")
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    try:
+        yield
+    except UserError as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+def quiet_libraries() -> None:
+    """Hide library progress bars and chatter that would flood batch logs."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    with contextlib.suppress(Exception):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    with contextlib.suppress(Exception):
+        import datasets
+
+        datasets.disable_progress_bars()
+        datasets.logging.set_verbosity_error()
+
+
+@app.callback(invoke_without_command=True)
+def open_app(
+    ctx: typer.Context,
+    preset: Annotated[Optional[str], typer.Option(help="Open with this preset (name or .toml file) loaded.")] = None,
+    start: Annotated[bool, typer.Option("--start", help="Start training the preset at once.")] = False,
+    open_run: Annotated[Optional[str], typer.Option("--open", help="Open a run (id or folder).")] = None,
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    mouse: Annotated[bool, typer.Option("--mouse/--no-mouse", help="Capture the mouse (off: select text freely).")] = True,
+) -> None:
+    """Open the app (bare `lcl-tui`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if start and preset is None:
+        fail("--start needs --preset NAME (see `lcl-tui presets`)")
+    with user_errors():
+        if preset is not None:
+            from lcl_tui.config import load_config
+
+            load_config(preset)  # a bad preset is a one-line error before the screen opens
+        if open_run is not None:
+            from lcl_tui.runstore import RunStore
+
+            RunStore(runs_dir).open(open_run)
+        from lcl_tui.app import run_app
+
+        run_app(preset=preset, start=start, open_run=open_run, runs_dir=runs_dir, mouse=mouse)
+
+
+@app.command()
+def train(
+    preset: Annotated[str, typer.Argument(help="A preset name (`lcl-tui presets`) or a .toml file.")],
+    set_: Annotated[list[str], typer.Option("--set", help="Override a setting: section.key=value.")] = [],  # noqa: B006
+    runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Folder holding the runs.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimiser steps.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = None,
+    resume: Annotated[Optional[str], typer.Option(help="Continue this run from its last checkpoint.")] = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="Print every event as a JSON line.")] = False,
+) -> None:
+    """Train one run headless and print its test accuracy."""
+    with user_errors():
+        from lcl_tui.config import apply_overrides, load_config, parse_overrides
+
+        overrides = parse_overrides(set_)
+        if runs_dir is not None:
+            overrides["output.runs_dir"] = str(runs_dir)
+        if max_steps is not None:
+            overrides["train.max_steps"] = max_steps
+        if seed is not None:
+            overrides["train.seed"] = seed
+        if device is not None:
+            overrides["train.device"] = device
+        config = load_config(preset)
+        config = apply_overrides(config, overrides) if overrides else config
+        quiet_libraries()
+        from lcl_tui.console import ConsoleReporter
+        from lcl_tui.training import train as run_training
+
+        reporter = ConsoleReporter(json_lines=json_lines)
+        if resume is not None:
+            from lcl_tui.resume import resume_training
+
+            result = resume_training(resume, runs_dir or Path(config.output.runs_dir), subscribers=[reporter])
+        else:
+            result = run_training(config, subscribers=[reporter])
+        reporter.close()
+    typer.echo(f"run: {result.run.path}")
+    if result.status == "failed":
+        typer.echo(f"error: run failed: {result.error}", err=True)
+        raise typer.Exit(1)
+    if result.test is not None:
+        typer.echo(f"test accuracy {result.test.accuracy:.4f}  macro-F1 {result.test.macro_f1:.4f}")
+    elif result.status == "stopped":
+        typer.echo("stopped before testing; the best checkpoint so far is kept")
+
+
+@app.command()
+def predict(
+    run: Annotated[str, typer.Argument(help="A run id or folder, or a checkpoint folder.")],
+    texts: Annotated[list[str], typer.Argument(help="Texts to classify ('-' reads lines from stdin).")],
+    top_k: Annotated[int, typer.Option("--top-k", help="Labels to show per text.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+) -> None:
+    """Classify texts with a run's best checkpoint."""
+    with user_errors():
+        if top_k < 1:
+            raise UserError(f"--top-k must be >= 1 (got {top_k})")
+        if texts == ["-"]:
+            texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        quiet_libraries()
+        from lcl_tui.models import CHECKPOINT_META
+        from lcl_tui.predict import Predictor
+        from lcl_tui.runstore import RunStore
+
+        if (Path(run) / CHECKPOINT_META).is_file():
+            predictor = Predictor.from_checkpoint(Path(run))
+        else:
+            predictor = Predictor.from_run(RunStore(runs_dir).open(run))
+        results = predictor.predict(texts, top_k=top_k)
+    for text, ranked in zip(texts, results):
+        if as_json:
+            typer.echo(json.dumps({"text": text, "labels": [{"label": l, "probability": p} for l, p in ranked]},
+                                  ensure_ascii=False))
+        else:
+            shown = "  ".join(f"{label} {probability:.3f}" for label, probability in ranked)
+            typer.echo(f"{shown}\t{text}")
+
+
+@app.command()
+def runs(
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run.")] = False,
+) -> None:
+    """List the runs in the runs folder."""
+    from lcl_tui.runstore import RunStore
+
+    summaries = [run.summary() for run in RunStore(runs_dir).runs()]
+    if as_json:
+        for s in summaries:
+            typer.echo(json.dumps({**s.__dict__, "path": str(s.path)}))
+        return
+    if not summaries:
+        typer.echo(f"no runs in {runs_dir}")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run", "status", "dataset", "model", "loss", "best val acc", "test acc", box=None)
+    for s in summaries:
+        table.add_row(s.run_id, s.status, s.dataset, s.model, s.objective, _percent(s.best_accuracy),
+                      _percent(s.test_accuracy))
+    Console().print(table)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+@app.command()
+def datasets() -> None:
+    """List the datasets in the registry."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lcl_tui.data import list_datasets
+
+    table = Table("name", "labels", "rows", "source", "description", box=None)
+    for info in list_datasets():
+        table.add_row(info.name, str(info.num_labels or "?"), str(info.size or "?"), info.source, info.description)
+    Console().print(table)
+    typer.echo("Also: a local .csv/.tsv/.jsonl/.parquet file (data.dataset=path) or hub:<id> with hub access.")
+
+
+@app.command()
+def presets() -> None:
+    """List the presets."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lcl_tui.config import list_presets
+
+    with user_errors():
+        found = list_presets()
+    table = Table("preset", "dataset", "model", "loss", "description", box=None)
+    for name, config in found:
+        objective = config.loss.objective
+        if objective == "lcl":
+            objective = f"lcl ({config.model.weighting})"
+        if config.model.architecture != "transformer":
+            objective = f"{config.model.architecture} {objective}"
+        table.add_row(name, config.data.dataset, config.model.name, objective, config.description)
+    Console().print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
