@@ -1,0 +1,274 @@
+"""The split data types, and seeded stratified splitting and subsampling.
+
+Every source (registry, local file or folder, hub) hands back a `SourceData`: a train
+pool and, where the source has them, its own validation and test splits.
+`finalize_splits` turns that into `DatasetSplits`:
+
+* no test split: a stratified `test_fraction` of the pool becomes test;
+* no validation split: a stratified `validation_fraction` becomes validation. When both
+  are carved from one pool, both fractions are of the whole pool (defaults: 70/10/20);
+  when only validation is carved (the source gave a test split), it is a fraction of
+  the given train split;
+* then `max_train_examples` subsamples train and `max_eval_examples` subsamples
+  validation and test each, stratified, so the test set never depends on the caps.
+
+Stratification apportions each split's size to the classes by largest remainder, with
+exact integer arithmetic, so the sizes are the same on every machine. Each class keeps at
+least one training example: a class with one example goes to train. Randomness comes
+from `random.Random` seeded with a string (hashed with SHA-512 by Python, so it does not
+depend on PYTHONHASHSEED): the same `split_seed` gives the same split everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lcl_tui.errors import DataError
+
+log = logging.getLogger("lcl_tui.data")
+
+SPLIT_NAMES = ("train", "validation", "test")
+
+
+@dataclass
+class TextExamples:
+    texts: list[str]
+    labels: list[int]
+
+    def __post_init__(self) -> None:
+        if len(self.texts) != len(self.labels):
+            raise ValueError(f"{len(self.texts)} texts but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, indices: Sequence[int]) -> TextExamples:
+        return TextExamples([self.texts[i] for i in indices], [self.labels[i] for i in indices])
+
+    def label_counts(self, num_labels: int) -> list[int]:
+        counts = [0] * num_labels
+        for label in self.labels:
+            counts[label] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, list]:
+        return {"texts": list(self.texts), "labels": list(self.labels)}
+
+
+@dataclass
+class DatasetSplits:
+    name: str
+    label_names: list[str]
+    train: TextExamples
+    validation: TextExamples
+    test: TextExamples
+    # What loading changed or guessed (rows dropped, a legacy encoding, ...): one line each.
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label_names": list(self.label_names),
+            "train": self.train.to_dict(),
+            "validation": self.validation.to_dict(),
+            "test": self.test.to_dict(),
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> DatasetSplits:
+        def fail(what: str) -> DataError:
+            return DataError(f"saved data split is damaged ({what}); start a new run to make a fresh split")
+
+        if not isinstance(raw, dict):
+            raise fail("not a JSON object")
+        names = raw.get("label_names")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise fail("label_names must be a list of strings")
+        parts = {}
+        for split in SPLIT_NAMES:
+            part = raw.get(split)
+            if not isinstance(part, dict):
+                raise fail(f"missing '{split}'")
+            texts, labels = part.get("texts"), part.get("labels")
+            if not isinstance(texts, list) or not isinstance(labels, list) or len(texts) != len(labels):
+                raise fail(f"'{split}' needs texts and labels of the same length")
+            if not all(isinstance(t, str) for t in texts):
+                raise fail(f"'{split}' has a text that is not a string")
+            if not all(isinstance(y, int) and not isinstance(y, bool) and 0 <= y < len(names) for y in labels):
+                raise fail(f"'{split}' has a label outside 0..{len(names) - 1}")
+            parts[split] = TextExamples(list(texts), list(labels))
+        warnings = raw.get("warnings", [])
+        return cls(
+            name=str(raw.get("name", "")),
+            label_names=list(names),
+            warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
+            **parts,
+        )
+
+
+@dataclass
+class SourceData:
+    """What a loader returns: a train pool and the splits the source itself provides.
+
+    Registered loaders return this (or a finished `DatasetSplits`); `finalize_splits`
+    carves the missing splits and applies the size caps.
+    """
+
+    name: str
+    label_names: list[str]
+    train: TextExamples
+    validation: TextExamples | None = None
+    test: TextExamples | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def describe_splits(splits: DatasetSplits) -> str:
+    """One line: `trec-6: 6 labels (ABBR, DESC, ...), train 3766 / validation 538 / test 1077`."""
+    shown = ", ".join(splits.label_names[:6]) + (", ..." if splits.num_labels > 6 else "")
+    return (
+        f"{splits.name}: {splits.num_labels} labels ({shown}), train {len(splits.train)} / "
+        f"validation {len(splits.validation)} / test {len(splits.test)}"
+    )
+
+
+# --- apportioning -----------------------------------------------------------------------
+
+
+def apportion(counts: Sequence[int], total: int, caps: Sequence[int]) -> list[int]:
+    """Split `total` over classes in proportion to `counts`, none above its cap.
+
+    Largest remainder with exact integers: floors first, then one more each to the classes
+    with the largest remainders (ties: bigger class, then lower class id).
+    """
+    n = sum(counts)
+    total = max(0, min(total, sum(caps)))
+    if n == 0 or total == 0:
+        return [0] * len(counts)
+    alloc = [min(c * total // n, cap) for c, cap in zip(counts, caps)]
+    order = sorted(range(len(counts)), key=lambda k: (-(counts[k] * total % n), -counts[k], k))
+    remaining = total - sum(alloc)
+    while remaining > 0:
+        for k in order:
+            if remaining and alloc[k] < caps[k]:
+                alloc[k] += 1
+                remaining -= 1
+    return alloc
+
+
+def _by_class(labels: Sequence[int], num_labels: int, rng: random.Random) -> list[list[int]]:
+    groups: list[list[int]] = [[] for _ in range(num_labels)]
+    for index, label in enumerate(labels):
+        groups[label].append(index)
+    for group in groups:
+        rng.shuffle(group)
+    return groups
+
+
+def stratified_split(
+    examples: TextExamples, num_labels: int, fractions: Sequence[float], seed: int
+) -> list[TextExamples]:
+    """Carve stratified parts of `fractions` of the whole; the rest, returned first, is train.
+
+    `stratified_split(pool, k, [0.2, 0.1], seed)` gives `[train, part_0.2, part_0.1]`.
+    Each class keeps at least one example in train.
+    """
+    rng = random.Random(f"lcl-tui split {seed}")
+    groups = _by_class(examples.labels, num_labels, rng)
+    counts = [len(g) for g in groups]
+    room = [max(c - 1, 0) for c in counts]  # one example of each class stays in train
+    parts: list[list[int]] = []
+    for fraction in fractions:
+        target = math.floor(len(examples) * fraction + 0.5)  # half up, not to even
+        alloc = apportion(counts, target, room)
+        part = []
+        for k, group in enumerate(groups):
+            part.extend(group[:alloc[k]])
+            del group[:alloc[k]]
+            room[k] -= alloc[k]
+        parts.append(part)
+    train = [i for group in groups for i in group]
+    out = []
+    for indices in [train, *parts]:
+        indices.sort()
+        rng.shuffle(indices)
+        out.append(examples.subset(indices))
+    return out
+
+
+def stratified_subsample(examples: TextExamples, num_labels: int, size: int | None, seed: int,
+                         purpose: str) -> TextExamples:
+    """A seeded, stratified subsample of `size` examples; every class kept if size allows."""
+    if size is None or size >= len(examples):
+        return examples
+    rng = random.Random(f"lcl-tui subsample {purpose} {seed}")
+    groups = _by_class(examples.labels, num_labels, rng)
+    counts = [len(g) for g in groups]
+    alloc = apportion(counts, size, counts)
+    # Give each class left out one example, taken from the class with the most.
+    for k in sorted(range(len(counts)), key=lambda k: (-counts[k], k)):
+        if counts[k] and not alloc[k]:
+            donor = max(range(len(counts)), key=lambda j: (alloc[j], -j))
+            if alloc[donor] <= 1:
+                break
+            alloc[donor] -= 1
+            alloc[k] += 1
+    indices = sorted(i for k, group in enumerate(groups) for i in group[:alloc[k]])
+    rng.shuffle(indices)
+    return examples.subset(indices)
+
+
+# --- from a source to the final splits ----------------------------------------------
+
+
+def _check_labels(examples: TextExamples, num_labels: int, name: str, split: str) -> None:
+    bad = next((y for y in examples.labels if not (isinstance(y, int) and 0 <= y < num_labels)), None)
+    if bad is not None:
+        raise DataError(f"'{name}' {split} has label id {bad!r} outside 0..{num_labels - 1}; "
+                        f"fix the dataset's loader or its labels")
+
+
+def finalize_splits(source: SourceData | DatasetSplits, config) -> DatasetSplits:
+    """Carve missing splits, check the classes, apply the size caps (see the module doc)."""
+    name, names = source.name, list(source.label_names)
+    warnings = list(source.warnings)
+    train, validation, test = source.train, source.validation, source.test
+    for split, part in (("train", train), ("validation", validation), ("test", test)):
+        if part is not None:
+            _check_labels(part, len(names), name, split)
+    if len(train) == 0:
+        raise DataError(f"'{name}' has no training examples; give a dataset with labelled rows")
+    seen = sorted(set(train.labels))
+    if len(seen) < 2:
+        only = names[seen[0]] if seen else "none"
+        raise DataError(f"'{name}' has only one class ('{only}') in its training data; need at least "
+                        f"2 classes (check data.label_column)")
+    seed = config.split_seed
+    if test is None and validation is None:
+        train, test, validation = stratified_split(
+            train, len(names), [config.test_fraction, config.validation_fraction], seed)
+    elif test is None:
+        train, test = stratified_split(train, len(names), [config.test_fraction], seed)
+    elif validation is None:
+        train, validation = stratified_split(train, len(names), [config.validation_fraction], seed)
+    if len(test) == 0:
+        raise DataError(f"'{name}' has too few examples ({len(train) + len(validation)}) to hold out a "
+                        f"test split; add more rows or give a folder with a test file")
+    if len(validation) == 0 and config.validation_fraction > 0:
+        warnings.append(f"'{name}' is too small for a validation split; validation is empty")
+    train = stratified_subsample(train, len(names), config.max_train_examples, seed, "train")
+    validation = stratified_subsample(validation, len(names), config.max_eval_examples, seed, "validation")
+    test = stratified_subsample(test, len(names), config.max_eval_examples, seed, "test")
+    for message in warnings:
+        log.warning(message)
+    return DatasetSplits(name=name, label_names=names, train=train, validation=validation,
+                         test=test, warnings=warnings)
