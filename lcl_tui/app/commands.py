@@ -1,0 +1,49 @@
+"""The command palette (Ctrl+P): the app's main actions, presets and runs by name."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class LclCommands(Provider):
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        app = self.app
+        commands: list[tuple[str, Callable[[], object], str]] = [
+            ("Train with the current setup", app.action_train, "Queue a run from the setup form (Ctrl+T)"),
+            ("Stop the selected run", app.action_stop_selected, "Ends within a training step (x)"),
+            ("Stop all runs", app.action_stop_all, "Stop every queued and training run"),
+            ("Show setup", partial(app.action_show_tab, "setup"), "Experiment form (F2)"),
+            ("Show monitor", partial(app.action_show_tab, "monitor"), "Curves and confusion (F3)"),
+            ("Show prompt", partial(app.action_show_tab, "prompt"), "Ask the model (F4)"),
+            ("Show runs", partial(app.action_show_tab, "runs"), "Runs in the runs folder (F5)"),
+            ("Save preset", app.action_save_preset, "Save the setup as TOML (Ctrl+S in setup)"),
+            ("Open preset file", app.action_open_preset_file, "Load a TOML preset from a path"),
+            ("Toggle confusion counts / row %", app.action_toggle_normalised, "n in the monitor"),
+            ("Next evaluation view", app.action_cycle_details, "Confusion, per-class, pairs (v)"),
+            ("Clear comparison", app.action_clear_compare, "Remove the overlaid run"),
+            ("Refresh runs", app.action_refresh_runs, "Re-read the runs folder"),
+        ]
+        for name in app.preset_names:
+            commands.append((f"Load preset {name}", partial(app.load_preset, name), "Fill the setup form"))
+        for summary in app.run_summaries:
+            path = str(summary.path)
+            commands.append((f"Open run {summary.run_id}", partial(app.open_target, path, then="monitor"),
+                             f"{summary.status} · {summary.dataset} · {summary.objective}"))
+            commands.append((f"Compare with run {summary.run_id}",
+                             partial(app.open_target, path, compare=True, then="monitor"),
+                             "Overlay its curves on the open run"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands()[:13]:
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

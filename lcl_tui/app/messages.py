@@ -1,0 +1,55 @@
+"""Messages between the worker threads and the UI.
+
+None of them carries "one more point": curves are drawn from each run's snapshot on a
+timer, so these only say that something rare happened (a run began or ended, a model
+loaded) and are safe to post from any thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class RunStateChanged(Message):
+    """A session run started, finished, or saved a new best checkpoint."""
+
+    key: str
+
+
+@dataclass
+class DatasetsListed(Message):
+    datasets: list[Any]  # lcl_tui.data.DatasetInfo
+
+
+@dataclass
+class RunsListed(Message):
+    summaries: list[Any]  # lcl_tui.runstore.RunSummary
+
+
+@dataclass
+class SelectRun(Message):
+    """Show this run in the monitor and the prompt pane (a LiveRun key or a run path)."""
+
+    target: str
+    compare: bool = False
+    then: str | None = None  # a tab to switch to afterwards
+
+
+@dataclass
+class ModelLoaded(Message):
+    """The prompt pane's predictor finished loading (or failed to)."""
+
+    folder: str
+    predictor: Any = None
+    error: str | None = None
+
+
+@dataclass
+class Predicted(Message):
+    text: str
+    labels: list[tuple[str, float]]
+    error: str | None = None

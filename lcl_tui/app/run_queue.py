@@ -1,0 +1,126 @@
+"""Runs this app session trains: a queue with a concurrency limit and per-run live state.
+
+No Textual here. The trainer calls `LiveRun.publish` from its own thread; the UI reads
+`LiveRun.view()` on a timer. A lock guards the snapshot, and `version` tells the UI
+whether anything changed since it last drew.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lcl_tui.config import RunConfig
+from lcl_tui.events import CheckpointSaved, Event, RunFinished, RunSnapshot, RunStarted
+from lcl_tui.runstore import Run
+
+ACTIVE_STATES = ("queued", "starting", "running")
+_keys = itertools.count(1)
+
+
+@dataclass
+class LiveRun:
+    config: RunConfig
+    runs_dir: Path
+    key: str = field(default_factory=lambda: f"session-{next(_keys)}")
+    stop: threading.Event = field(default_factory=threading.Event)
+    state: str = "queued"  # queued, starting, running, completed, stopped, failed
+    error: str | None = None
+    run: Run | None = None
+    best_checkpoint: str | None = None
+    version: int = 0
+    reported: bool = False  # the UI has announced how it ended
+    _snapshot: RunSnapshot = field(default_factory=RunSnapshot)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def title(self) -> str:
+        return self.run.run_id if self.run is not None else f"{self.config.name} ({self.state})"
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def publish(self, event: Event) -> None:
+        """The trainer's subscriber: runs in the training thread."""
+        with self._lock:
+            self._snapshot.apply(event)
+            if isinstance(event, RunStarted):
+                self.state = "running"
+                self.run = Run(self.runs_dir / event.run_id)
+            elif isinstance(event, CheckpointSaved) and event.best:
+                self.best_checkpoint = event.path
+            elif isinstance(event, RunFinished):
+                self.state = event.status
+                self.error = event.error
+            self.version += 1
+
+    def view(self) -> RunSnapshot:
+        """A copy safe to read on the UI thread while training goes on."""
+        with self._lock:
+            s = self._snapshot
+            return RunSnapshot(
+                run_id=s.run_id,
+                label_names=list(s.label_names),
+                total_steps=s.total_steps,
+                device=s.device,
+                objective=s.objective,
+                steps=list(s.steps),
+                evals=list(s.evals),
+                finished=s.finished,
+            )
+
+    def finish(self, state: str, error: str | None = None) -> None:
+        """Record the outcome once the worker has ended (the trainer may not have said)."""
+        with self._lock:
+            if self.state in ACTIVE_STATES:
+                self.state = state
+            if error and not self.error:
+                self.error = error
+            self.version += 1
+
+
+class RunQueue:
+    """Runs in the order they were asked for; at most `concurrency` train at once."""
+
+    def __init__(self, concurrency: int = 1):
+        self.concurrency = max(1, concurrency)
+        self.runs: list[LiveRun] = []
+
+    def add(self, live: LiveRun) -> LiveRun:
+        self.runs.append(live)
+        return live
+
+    @property
+    def training(self) -> list[LiveRun]:
+        return [r for r in self.runs if r.state in ("starting", "running")]
+
+    @property
+    def waiting(self) -> list[LiveRun]:
+        return [r for r in self.runs if r.state == "queued"]
+
+    @property
+    def active(self) -> list[LiveRun]:
+        return [r for r in self.runs if r.active]
+
+    def ready_to_start(self) -> list[LiveRun]:
+        """Queued runs that fit under the limit now, oldest first; marks them starting."""
+        free = self.concurrency - len(self.training)
+        ready = self.waiting[: max(0, free)]
+        for live in ready:
+            live.state = "starting"
+        return ready
+
+    def cancel(self, live: LiveRun) -> None:
+        """Stop a run: a queued one never starts, a training one ends within a step."""
+        live.stop.set()
+        if live.state == "queued":
+            live.finish("stopped")
+
+    def find(self, key: str) -> LiveRun | None:
+        return next((r for r in self.runs if r.key == key), None)
+
+    def for_run_id(self, run_id: str) -> LiveRun | None:
+        return next((r for r in self.runs if r.run is not None and r.run.run_id == run_id), None)

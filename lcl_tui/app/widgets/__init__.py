@@ -1,0 +1,1 @@
+"""Widgets of the lcl-tui app, one area each."""

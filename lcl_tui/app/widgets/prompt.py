@@ -1,0 +1,259 @@
+"""The prompt pane: type a sentence, see the selected run's top labels as bars.
+
+The model is the run's best checkpoint so far; when training saves a better one the
+pane reloads it. Loading and predicting both run in thread workers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult, RenderResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from lcl_tui.app.messages import ModelLoaded, Predicted
+from lcl_tui.errors import UserError
+
+TOP_K = 5
+HISTORY_LIMIT = 100
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, UserError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class PredictionBars(Widget):
+    """Top labels with probabilities as horizontal bars sized to the pane."""
+
+    DEFAULT_CSS = "PredictionBars { height: auto; min-height: 3; }"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.text = ""
+        self.labels: list[tuple[str, float]] = []
+        self.note = "Type a sentence and press Enter."
+
+    def show(self, text: str, labels: list[tuple[str, float]], note: str = "") -> None:
+        self.text, self.labels, self.note = text, labels, note
+        self.refresh(layout=True)
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return max(3, len(self.labels) + 2)
+
+    def render(self) -> RenderResult:
+        if not self.labels:
+            return Text(self.note, style="dim")
+        name_width = min(28, max(len(name) for name, _ in self.labels))
+        bar_width = max(5, self.size.width - name_width - 10)
+        out = Text.assemble(("“", "dim"), (self.text, "italic"), ("”", "dim"), "\n")
+        for rank, (name, probability) in enumerate(self.labels):
+            filled = probability * bar_width
+            whole = int(filled)
+            bar = "█" * whole + (" ▏▎▍▌▋▊▉"[int((filled - whole) * 8)] if whole < bar_width else "")
+            style = "bold green" if rank == 0 else "cyan"
+            label = name if len(name) <= name_width else name[: name_width - 1] + "…"
+            out.append(f"{label:<{name_width}} ", style="bold" if rank == 0 else "")
+            out.append(f"{bar:<{bar_width}}", style=style)
+            out.append(f" {probability * 100:5.1f}%\n")
+        out.rstrip()
+        return out
+
+
+class PromptInput(Input):
+    """An input that walks back through earlier prompts with up and down."""
+
+    BINDINGS = [
+        Binding("up", "history(1)", "Older prompt", show=False),
+        Binding("down", "history(-1)", "Newer prompt", show=False),
+    ]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.history: list[str] = []  # newest first
+        self._position = -1
+
+    def remember(self, text: str) -> None:
+        if text in self.history:
+            self.history.remove(text)
+        self.history.insert(0, text)
+        del self.history[HISTORY_LIMIT:]
+        self._position = -1
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        self._position = max(-1, min(len(self.history) - 1, self._position + step))
+        self.value = "" if self._position < 0 else self.history[self._position]
+        self.cursor_position = len(self.value)
+
+
+class PromptPane(Vertical):
+    def __init__(self, load_predictor: Callable[[Path], Any], **kwargs):
+        super().__init__(**kwargs)
+        self._load_predictor = load_predictor
+        self.source: Any = None  # a LiveRun or DiskRun
+        self.predictor: Any = None
+        self.loaded_folder: str | None = None
+        self.loading_folder: str | None = None
+        self.pending: str | None = None
+        self.load_error: str | None = None
+        self.predict_count = 0
+        self._failed_folder: str | None = None
+        self._history_texts: list[str] = []  # in the history list's order
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="model-line")
+        yield PromptInput(placeholder="Type a sentence and press Enter", id="prompt-input")
+        yield PredictionBars(id="prediction")
+        yield Static("[b]History[/b] [dim](Enter on a line predicts it again; ↑/↓ in the input recall)[/]",
+                     id="history-title")
+        yield OptionList(id="history")
+
+    def on_mount(self) -> None:
+        self._show_model_line()
+        self.set_interval(1.0, self.check_model)
+
+    def focus_main(self) -> None:
+        self.query_one(PromptInput).focus()
+
+    # --- which model --------------------------------------------------------------
+    def set_source(self, source: Any) -> None:
+        if source is self.source:
+            return
+        self.source = source
+        self.predictor = None
+        self.loaded_folder = None
+        self.loading_folder = None
+        self.load_error = None
+        self.check_model()
+        self._show_model_line()
+
+    def _checkpoint(self) -> str | None:
+        if self.source is None:
+            return None
+        best = self.source.best_checkpoint
+        if best is None and self.source.run is not None:
+            found = self.source.run.best_checkpoint or self.source.run.last_checkpoint
+            best = str(found) if found is not None else None
+        return best
+
+    def check_model(self) -> None:
+        """Load the best checkpoint when there is a new one (called on a timer)."""
+        self._show_model_line()
+        folder = self._checkpoint()
+        if folder is None or folder in (self.loaded_folder, self.loading_folder):
+            return
+        if self.load_error is not None and folder == self._failed_folder:
+            return
+        self.loading_folder = folder
+        self._show_model_line()
+        self._load(folder)
+
+    @work(thread=True, exclusive=True, group="load-model", exit_on_error=False)
+    def _load(self, folder: str) -> None:
+        try:
+            predictor = self._load_predictor(Path(folder))
+        except Exception as error:  # shown in the pane: a broken checkpoint must not end the app
+            self.post_message(ModelLoaded(folder, error=_one_line(error)))
+        else:
+            self.post_message(ModelLoaded(folder, predictor=predictor))
+
+    @on(ModelLoaded)
+    def _on_model_loaded(self, message: ModelLoaded) -> None:
+        if message.folder != self.loading_folder:
+            return  # a load for a run that is no longer selected
+        self.loading_folder = None
+        if message.error is not None:
+            self.load_error = message.error
+            self._failed_folder = message.folder
+            self.app.notify(f"Could not load the model: {message.error}", severity="error")
+        else:
+            self.predictor = message.predictor
+            self.loaded_folder = message.folder
+            self.load_error = None
+            if self.pending is not None:
+                text, self.pending = self.pending, None
+                self._predict(text)
+        self._show_model_line()
+
+    def _show_model_line(self) -> None:
+        line = self.query_one("#model-line", Static)
+        if self.source is None:
+            line.update("[dim]No run selected: open one in Runs (F5) or train one (F2, Ctrl+T).[/]")
+            return
+        text = Text.assemble(("Model: ", "bold"), self.source.title)
+        if self.loading_folder:
+            text.append(f"  loading {Path(self.loading_folder).name}…", style="yellow")
+        elif self.loaded_folder:
+            text.append(f"  checkpoint {Path(self.loaded_folder).name}", style="green")
+            if self.source.active:
+                text.append(" (best so far; reloads when a better one is saved)", style="dim")
+        elif self.load_error:
+            text.append(f"  {self.load_error}", style="red")
+        else:
+            text.append("  no checkpoint yet: the first evaluation saves one", style="dim")
+        line.update(text)
+
+    # --- predicting ---------------------------------------------------------------
+    @on(Input.Submitted, "#prompt-input")
+    def _on_submit(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        self.query_one(PromptInput).remember(text)
+        self.query_one(PromptInput).value = ""
+        self.ask(text)
+
+    def ask(self, text: str) -> None:
+        bars = self.query_one(PredictionBars)
+        if self.predictor is None:
+            if self.source is None:
+                bars.show(text, [], "No run selected: open one in Runs (F5).")
+                return
+            self.pending = text
+            self.check_model()
+            note = "Loading the model…" if self.loading_folder else "No checkpoint yet: it will answer once one is saved."
+            bars.show(text, [], note)
+            return
+        self._predict(text)
+
+    def _predict(self, text: str) -> None:
+        self.query_one(PredictionBars).show(text, [], "Predicting…")
+        self._run_predict(self.predictor, text)
+
+    @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
+    def _run_predict(self, predictor: Any, text: str) -> None:
+        try:
+            labels = predictor.predict([text], top_k=TOP_K)[0]
+        except Exception as error:
+            self.post_message(Predicted(text, [], error=_one_line(error)))
+        else:
+            self.post_message(Predicted(text, [(str(n), float(p)) for n, p in labels]))
+
+    @on(Predicted)
+    def _on_predicted(self, message: Predicted) -> None:
+        bars = self.query_one(PredictionBars)
+        if message.error is not None:
+            bars.show(message.text, [], f"Prediction failed: {message.error}")
+            self.app.notify(f"Prediction failed: {message.error}", severity="error")
+            return
+        self.predict_count += 1
+        bars.show(message.text, message.labels)
+        history = self.query_one("#history", OptionList)
+        top = message.labels[0] if message.labels else ("?", 0.0)
+        prompt = Text.assemble(message.text, ("  → ", "dim"), (top[0], "bold"), f" {top[1] * 100:.0f}%")
+        history.add_option(Option(prompt, id=None))
+        self._history_texts.append(message.text)
+
+    @on(OptionList.OptionSelected, "#history")
+    def _on_history_selected(self, event: OptionList.OptionSelected) -> None:
+        self.ask(self._history_texts[event.option_index])

@@ -1,0 +1,119 @@
+"""The runs list: every run folder in the runs folder, plus this session's queued runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from lcl_tui.app.messages import SelectRun
+from lcl_tui.app.series import format_percent
+from lcl_tui.app.widgets.monitor import STATE_STYLES
+
+COLUMNS = ("run", "status", "best val", "test", "loss", "dataset", "model", "started")
+
+
+def _started(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "—"
+    return dt.datetime.fromtimestamp(timestamp).strftime("%b %d %H:%M")
+
+
+def _short_model(name: str) -> str:
+    return name.removeprefix("packaged:")
+
+
+class RunsTable(DataTable):
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open", id="runs.open"),
+        Binding("c", "compare", "Compare", id="runs.compare"),
+        Binding("p", "prompt", "Prompt", id="runs.prompt"),
+        Binding("x", "stop", "Stop", id="runs.stop"),
+        Binding("r", "app.refresh_runs", "Refresh", id="runs.refresh"),
+    ]
+
+    def __init__(self, **kwargs):
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._rows: list[tuple] = []
+
+    def on_mount(self) -> None:
+        for name in COLUMNS:
+            self.add_column(name, key=name)
+
+    def show(self, summaries: list[Any], session_runs: list[Any]) -> None:
+        """Summaries from the store; session runs override their status (they are live here)."""
+        live_by_path = {str(r.run.path): r for r in session_runs if r.run is not None}
+        rows: list[tuple] = []
+        for live in session_runs:
+            if live.run is None and live.state in ("queued", "starting"):
+                c = live.config
+                rows.append((live.key, live.config.name, live.state, c.data.dataset,
+                             _short_model(c.model.name), c.loss.objective, None, None, None))
+        for s in reversed(summaries):  # newest first: run ids start with the date
+            live = live_by_path.get(str(s.path))
+            status = live.state if live is not None else s.status
+            rows.append((str(s.path), s.run_id, status, s.dataset, _short_model(s.model), s.objective,
+                         s.best_accuracy, s.test_accuracy, s.started))
+        if rows == self._rows:
+            return
+        self._rows = rows
+        selected = self._cursor_key()
+        self.clear()
+        for key, name, status, dataset, model, objective, best, test, started in rows:
+            self.add_row(
+                Text(name, style="bold"),
+                Text(status, style=STATE_STYLES.get(status, "")),
+                Text(format_percent(best), justify="right"),
+                Text(format_percent(test), justify="right"),
+                objective, dataset, model,
+                _started(started),
+                key=key,
+            )
+        if selected is not None and selected in [r[0] for r in rows]:
+            self.move_cursor(row=self.get_row_index(selected))
+
+    def _cursor_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(SelectRun(event.row_key.value, then="monitor"))
+
+    def action_compare(self) -> None:
+        key = self._cursor_key()
+        if key is not None:
+            self.post_message(SelectRun(key, compare=True, then="monitor"))
+
+    def action_prompt(self) -> None:
+        key = self._cursor_key()
+        if key is not None:
+            self.post_message(SelectRun(key, then="prompt"))
+
+    def action_stop(self) -> None:
+        key = self._cursor_key()
+        if key is not None:
+            self.app.stop_run(key)
+
+
+class RunsPane(Vertical):
+    def __init__(self, runs_dir, **kwargs):
+        super().__init__(**kwargs)
+        self.runs_dir = runs_dir
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"[b]Runs[/b] in {self.runs_dir}  [dim]Enter opens · c overlays on the open run[/]",
+                     id="runs-title")
+        yield RunsTable(id="runs-table")
+
+    def focus_main(self) -> None:
+        self.query_one(RunsTable).focus()

@@ -1,0 +1,238 @@
+"""The experiment setup form: preset, dataset, model, loss and hyperparameters.
+
+Every change is validated with the config's own rules, and each error is shown under
+the field whose key it names, before anything can start.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Input, Label, Select, Static
+
+from lcl_tui.app.form_model import (
+    COLUMN_KEYS,
+    FIELDS,
+    FieldSpec,
+    FormResult,
+    build_config,
+    form_values,
+    is_local_file,
+)
+from lcl_tui.config import PACKAGED_MODEL, RunConfig
+
+LOCAL_FILE = "__local_file__"
+MODEL_SUGGESTIONS = [PACKAGED_MODEL, "bert-base-uncased", "roberta-base", "distilbert-base-uncased",
+                     "sentence-transformers/all-MiniLM-L6-v2", "google/electra-base-discriminator"]
+
+
+def field_id(key: str) -> str:
+    return "field-" + key.replace(".", "-").replace("_", "-")
+
+
+def _size(size: Any) -> str:
+    return f"{size:,} examples" if isinstance(size, int) else "size unknown"
+
+
+def _labels(count: Any) -> str:
+    return f"{count} labels" if isinstance(count, int) else "labels unknown"
+
+
+class ConfigField(Vertical):
+    """One labelled control with its error line underneath."""
+
+    def __init__(self, spec: FieldSpec, **kwargs):
+        super().__init__(id=field_id(spec.key), classes="config-field", **kwargs)
+        self.spec = spec
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="field-row"):
+            yield Label(self.spec.label, classes="field-label")
+            if self.spec.kind == "choice":
+                yield Select(list(self.spec.choices), allow_blank=False, compact=True,
+                             classes="field-control")
+            else:
+                suggester = SuggestFromList(MODEL_SUGGESTIONS) if self.spec.key == "model.name" else None
+                yield Input(placeholder=self.spec.placeholder, compact=True, suggester=suggester,
+                            classes="field-control")
+        yield Static("", classes="field-error")
+
+    @property
+    def control(self) -> Input | Select:
+        return self.query_one(".field-control")
+
+    @property
+    def value(self) -> str:
+        control = self.control
+        if isinstance(control, Select):
+            return "" if control.value is Select.NULL else str(control.value)
+        return control.value
+
+    @value.setter
+    def value(self, text: str) -> None:
+        control = self.control
+        if isinstance(control, Select):
+            control.value = text
+        else:
+            control.value = text
+
+    def show_error(self, message: str | None) -> None:
+        error = self.query_one(".field-error", Static)
+        error.update(message or "")
+        self.set_class(bool(message), "-invalid")
+
+
+class SetupPane(VerticalScroll):
+    BINDINGS = [
+        Binding("ctrl+s", "save_preset", "Save preset", id="setup.save"),
+        Binding("ctrl+o", "load_preset_file", "Open preset", id="setup.open"),
+    ]
+
+    def __init__(self, base: RunConfig, presets: list[str], concurrency: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.base = base
+        self.presets = presets
+        self.concurrency = concurrency
+        self.datasets: dict[str, Any] = {}
+        self.result: FormResult = FormResult(base)
+        self._filling = False
+        self.preset_name: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("[b]Experiment setup[/b]  [dim]Ctrl+T train · Ctrl+S save preset · "
+                     "Ctrl+O open a preset file · Tab/Shift+Tab move[/]", id="setup-title")
+        with Horizontal(classes="field-row"):
+            yield Label("Preset", classes="field-label")
+            yield Select([(name, name) for name in self.presets], prompt="(choose a preset)",
+                         compact=True, id="preset-select")
+        with Horizontal(classes="field-row"):
+            yield Label("Dataset registry", classes="field-label")
+            yield Select([("Local file… (type its path below)", LOCAL_FILE)],
+                         prompt="(loading the dataset list…)", compact=True, id="dataset-select")
+        yield Static("", id="dataset-info")
+        for spec in FIELDS:
+            yield ConfigField(spec)
+        with Horizontal(classes="field-row"):
+            yield Label("Parallel runs (queue)", classes="field-label")
+            yield Input(str(self.concurrency), compact=True, id="concurrency", type="integer")
+        yield Static("", id="general-error")
+        yield Button("Train  (Ctrl+T)", variant="success", id="train-button", compact=True)
+
+    def on_mount(self) -> None:
+        self.fill(self.base)
+
+    def focus_main(self) -> None:
+        focused = self.app.focused
+        if focused is None or self not in focused.ancestors:
+            self.query_one("#preset-select").focus()
+
+    # --- filling and reading ----------------------------------------------------------
+    def fill(self, config: RunConfig, preset_name: str | None = None) -> None:
+        """Show `config` in the form; fields not on the form keep its values too."""
+        self.base = config
+        self.preset_name = preset_name
+        self._filling = True
+        try:
+            values = form_values(config)
+            for field in self.query(ConfigField):
+                field.value = values[field.spec.key]
+            if preset_name is not None and preset_name in self.presets:
+                self.query_one("#preset-select", Select).value = preset_name
+        finally:
+            self._filling = False
+        self.validate_form()
+
+    def values(self) -> dict[str, str]:
+        return {f.spec.key: f.value for f in self.query(ConfigField)}
+
+    def field(self, key: str) -> ConfigField:
+        return self.query_one(f"#{field_id(key)}", ConfigField)
+
+    def validate_form(self) -> FormResult:
+        self.result = build_config(self.base, self.values())
+        for field in self.query(ConfigField):
+            field.show_error(self.result.errors.get(field.spec.key))
+        self.query_one("#general-error", Static).update(
+            f"[red]{self.result.general}[/]" if self.result.general else "")
+        self._show_dataset_info()
+        return self.result
+
+    def first_invalid(self) -> ConfigField | None:
+        return next((f for f in self.query(ConfigField) if f.spec.key in self.result.errors), None)
+
+    def parallel_runs(self) -> int | None:
+        text = self.query_one("#concurrency", Input).value.strip()
+        return int(text) if text.isdigit() and int(text) >= 1 else None
+
+    # --- datasets -------------------------------------------------------------------
+    def set_datasets(self, datasets: list[Any]) -> None:
+        self.datasets = {d.name: d for d in datasets}
+        options = [(f"{d.name} — {_labels(d.num_labels)}, {_size(d.size)}", d.name) for d in datasets]
+        options.append(("Local file… (type its path below)", LOCAL_FILE))
+        select = self.query_one("#dataset-select", Select)
+        select.set_options(options)
+        select.prompt = "(choose a dataset)"
+        self._sync_dataset_select()
+        self._show_dataset_info()
+
+    def _sync_dataset_select(self) -> None:
+        current = self.field("data.dataset").value.strip()
+        select = self.query_one("#dataset-select", Select)
+        if current in self.datasets and select.value != current:
+            self._filling = True
+            select.value = current
+            self._filling = False
+
+    def _show_dataset_info(self) -> None:
+        current = self.field("data.dataset").value.strip()
+        info = self.datasets.get(current)
+        local = is_local_file(current)
+        for key in COLUMN_KEYS:
+            self.field(key).display = local
+        text = ""
+        if info is not None:
+            text = f"[dim]{info.description} · {_labels(info.num_labels)} · {_size(info.size)} · {info.source}[/]"
+        elif local:
+            text = "[dim]A local file: name its text and label columns below.[/]"
+        self.query_one("#dataset-info", Static).update(text)
+
+    # --- events --------------------------------------------------------------------------
+    @on(Input.Changed, ".field-control")
+    @on(Select.Changed, ".field-control")
+    def _on_field_changed(self) -> None:
+        if not self._filling:
+            self.validate_form()
+            self._sync_dataset_select()
+
+    @on(Select.Changed, "#dataset-select")
+    def _on_dataset_chosen(self, event: Select.Changed) -> None:
+        if self._filling or event.value is Select.NULL:
+            return
+        dataset_input = self.field("data.dataset").control
+        if event.value == LOCAL_FILE:
+            if not is_local_file(dataset_input.value):
+                dataset_input.value = ""
+            dataset_input.focus()
+        else:
+            dataset_input.value = str(event.value)
+
+    @on(Select.Changed, "#preset-select")
+    def _on_preset_chosen(self, event: Select.Changed) -> None:
+        if self._filling or event.value is Select.NULL or event.value == self.preset_name:
+            return
+        self.app.load_preset(str(event.value))
+
+    @on(Button.Pressed, "#train-button")
+    def _on_train_pressed(self) -> None:
+        self.app.action_train()
+
+    def action_save_preset(self) -> None:
+        self.app.action_save_preset()
+
+    def action_load_preset_file(self) -> None:
+        self.app.action_open_preset_file()

@@ -1,0 +1,214 @@
+"""Fixtures for the app tests: fixed run folders and a fast fake trainer (no torch).
+
+The real engine (lcl_tui.testing's tiny model) drives the end-to-end app tests; these
+fakes make the views deterministic for snapshots and quick for UI mechanics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lcl_tui.config import RunConfig
+from lcl_tui.events import CheckpointSaved, ClassMetrics, EvalEvent, RunFinished, RunStarted, StepEvent
+from lcl_tui.runstore import Run, RunStore
+
+LABELS = ["joy", "sadness", "anger", "fear", "surprise"]
+FIXED_START = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+
+
+def fake_confusion(step: int, labels: list[str]) -> list[list[int]]:
+    n = len(labels)
+    rows = []
+    for i in range(n):
+        row = [0] * n
+        row[i] = 10 + step // 10 + i
+        row[(i + 1) % n] = max(0, 6 - step // 20)
+        row[(i + 2) % n] = (i % 3)
+        rows.append(row)
+    return rows
+
+
+def fake_eval(step: int, labels: list[str], split: str = "validation", best: bool = False) -> EvalEvent:
+    confusion = fake_confusion(step, labels)
+    per_class = []
+    for i, label in enumerate(labels):
+        support = sum(confusion[i])
+        predicted = sum(row[i] for row in confusion)
+        recall = confusion[i][i] / support
+        precision = confusion[i][i] / predicted if predicted else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class.append(ClassMetrics(label, precision, recall, f1, support))
+    total = sum(map(sum, confusion))
+    accuracy = sum(confusion[i][i] for i in range(len(labels))) / total
+    macro = sum(c.f1 for c in per_class) / len(per_class)
+    return EvalEvent(step=step, epoch=step / 40, split=split, accuracy=accuracy, macro_f1=macro,
+                     loss=1.0 / (1 + step / 50), per_class=per_class, confusion=confusion,
+                     label_names=list(labels), is_best=best)
+
+
+def fake_step(step: int, total: int) -> StepEvent:
+    ce = 1.6 * math.exp(-step / 60) + 0.1 + 0.05 * math.sin(step)
+    contrastive = 2.0 * math.exp(-step / 80) + 0.3
+    weight_ce = 1.2 * math.exp(-step / 50) + 0.05
+    return StepEvent(step=step, total_steps=total, epoch=step / 40, loss=0.5 * ce + 0.5 * contrastive + weight_ce,
+                     components={"ce": ce, "weight_ce": weight_ce, "contrastive": contrastive},
+                     lr=1e-4 * (1 - step / total), examples_per_second=120.0, elapsed_seconds=step * 0.5)
+
+
+def fake_events(total: int = 120, upto: int | None = None, finished: bool = True, labels=LABELS):
+    upto = total if upto is None else upto
+    yield RunStarted(run_id="", label_names=list(labels), total_steps=total, device="cpu",
+                     train_size=800, validation_size=100, test_size=200, objective="lcl", time=FIXED_START)
+    best = 0.0
+    for step in range(1, upto + 1):
+        yield fake_step(step, total)
+        if step % 20 == 0:
+            ev = fake_eval(step, labels)
+            ev.is_best = ev.accuracy > best
+            best = max(best, ev.accuracy)
+            yield ev
+    if finished:
+        yield fake_eval(upto, labels, split="test")
+        yield RunFinished(status="completed", step=upto, elapsed_seconds=upto * 0.5, best_step=upto,
+                          best_validation_accuracy=best)
+
+
+def write_fake_run(runs_dir: Path, run_id: str, *, total: int = 120, upto: int | None = None,
+                   status: str = "completed", objective: str = "lcl", dataset: str = "movie-snippets-5",
+                   started: float = FIXED_START) -> Run:
+    """A run folder as the trainer leaves it, with fixed times (for snapshots)."""
+    config = RunConfig(name=run_id).replace(**{"loss.objective": objective, "data.dataset": dataset,
+                                               "output.run_name": run_id, "output.runs_dir": str(runs_dir)})
+    run = Run(Path(runs_dir) / run_id)
+    run.path.mkdir(parents=True)
+    run.config_path.write_text(config.to_toml())
+    for event in fake_events(total, upto, finished=status != "running"):
+        if isinstance(event, RunStarted):
+            event.run_id = run_id
+        run.append_event(event)
+    import os
+    import socket
+
+    if status != "running":
+        write_fake_checkpoint(run, upto if upto is not None else total)
+    run.status_path.write_text(json.dumps({
+        "status": status, "pid": os.getpid(), "host": socket.gethostname(),
+        "started": started, "updated": started + 60, "error": None,
+    }))
+    return run
+
+
+def write_fake_checkpoint(run: Run, step: int) -> Path:
+    """A checkpoint folder the run store accepts (FakePredictor never reads it)."""
+    folder = run.checkpoint_dir(step)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lcl_tui.json").write_text(json.dumps({"label_names": LABELS}))
+    run.set_pointer("best", folder)
+    run.set_pointer("last", folder)
+    return folder
+
+
+@dataclass
+class FakeResult:
+    run: Run
+    status: str
+    test: EvalEvent | None = None
+
+
+class FakeTrainer:
+    """Stands in for lcl_tui.training.train: same arguments, events and run folder."""
+
+    def __init__(self, steps: int = 40, step_seconds: float = 0.01, fail_with: Exception | None = None):
+        self.steps = steps
+        self.step_seconds = step_seconds
+        self.fail_with = fail_with
+        self.started = threading.Event()
+        self.calls = 0
+
+    def __call__(self, config: RunConfig, *, store=None, stop=None, subscribers=(), run=None):
+        self.calls += 1
+        if self.fail_with is not None:
+            raise self.fail_with
+        store = store or RunStore(config.output.runs_dir)
+        run = run or store.create_run(config)
+        stop = stop or threading.Event()
+
+        def publish(event):
+            run.append_event(event)
+            for subscriber in subscribers:
+                subscriber(event)
+
+        publish(RunStarted(run_id=run.run_id, label_names=list(LABELS), total_steps=self.steps,
+                           device="cpu", train_size=800, validation_size=100, test_size=200,
+                           objective=config.loss.objective, time=time.time()))
+        self.started.set()
+        status = "completed"
+        step = 0
+        for step in range(1, self.steps + 1):
+            if stop.is_set():
+                status = "stopped"
+                step -= 1
+                break
+            time.sleep(self.step_seconds)
+            publish(fake_step(step, self.steps))
+            if step % 10 == 0:
+                publish(fake_eval(step, LABELS, best=True))
+                folder = write_fake_checkpoint(run, step)
+                publish(CheckpointSaved(step=step, path=str(folder), best=True))
+        publish(RunFinished(status=status, step=step, elapsed_seconds=step * self.step_seconds))
+        run.write_status(status)
+        return FakeResult(run, status)
+
+
+def fake_datasets():
+    @dataclass
+    class Info:
+        name: str
+        description: str
+        num_labels: int
+        size: int
+        source: str
+
+    return [
+        Info("movie-snippets-5", "Movie review snippets, 5 sentiment grades", 5, 2000, "packaged"),
+        Info("emotions-6", "Tweets by emotion", 6, 20000, "hub:dair-ai/emotion"),
+    ]
+
+
+class FakePredictor:
+    label_names = LABELS
+
+    def __init__(self, folder=None):
+        self.folder = folder
+
+    def predict(self, texts, top_k=5):
+        out = []
+        for text in texts:
+            scores = [(label, (len(text) * (i + 3)) % 17 + 1.0) for i, label in enumerate(LABELS)]
+            total = sum(s for _, s in scores)
+            ranked = sorted(((l, s / total) for l, s in scores), key=lambda p: -p[1])
+            out.append(ranked[:top_k])
+        return out
+
+
+async def wait_until(pilot, condition, timeout: float = 30.0, step: float = 0.05) -> None:
+    """Let the app run until `condition()` holds (training runs in real threads)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
+        await pilot.pause(step)
+
+
+def screen_text(app) -> str:
+    """The screen as plain text, for asserting on what a user would read."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def notifications(app) -> list[str]:
+    return [n.message for n in app._notifications]

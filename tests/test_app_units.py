@@ -1,0 +1,132 @@
+"""The app's pure pieces: series thinning, progress/ETA, confusion maths, the form model, the queue."""
+
+import threading
+
+import pytest
+
+from lcl_tui.app.confusion import most_confused_pairs, row_normalised, short_label
+from lcl_tui.app.form_model import FIELDS, build_config, form_values, is_local_file, owner_of
+from lcl_tui.app.run_queue import LiveRun, RunQueue
+from lcl_tui.app.series import format_duration, loss_series, progress, thin, validation_series
+from lcl_tui.config import RunConfig
+from lcl_tui.events import RunFinished, RunSnapshot, RunStarted
+
+from test_app_fakes import LABELS, fake_events, fake_step
+
+
+def snapshot_of(events) -> RunSnapshot:
+    snapshot = RunSnapshot()
+    for event in events:
+        snapshot.apply(event)
+    return snapshot
+
+
+def test_thin_keeps_short_series_and_the_last_point():
+    xs = list(range(10))
+    assert thin(xs, xs, 20) == (xs, xs)
+    long_x = [float(i) for i in range(10_000)]
+    tx, ty = thin(long_x, long_x, 100)
+    assert len(tx) == 100 and tx[-1] == 9999.0 and ty[-1] == 9999.0
+    assert tx == sorted(tx)
+
+
+def test_loss_series_has_total_and_every_component():
+    series = loss_series(snapshot_of(fake_events(total=50)))
+    assert set(series) == {"total", "ce", "weight_ce", "contrastive"}
+    assert len(series["total"][0]) == 50
+
+
+def test_validation_series_and_progress_with_eta_from_the_run_clock():
+    snapshot = snapshot_of(fake_events(total=100, upto=40, finished=False))
+    assert validation_series(snapshot)["accuracy"][0] == [20.0, 40.0]
+    p = progress(snapshot)
+    assert (p.step, p.total_steps) == (40, 100)
+    assert p.eta_seconds == pytest.approx(20.0 / 40 * 60)  # 0.5 s a step, 60 steps left
+    assert format_duration(p.eta_seconds) == "00:30"
+    assert format_duration(3725) == "1:02:05"
+
+
+def test_finished_run_has_no_eta():
+    assert progress(snapshot_of(fake_events(total=20))).eta_seconds is None
+
+
+def test_confusion_helpers():
+    confusion = [[5, 3, 0], [0, 4, 4], [1, 0, 0]]
+    assert row_normalised(confusion)[0] == pytest.approx([5 / 8, 3 / 8, 0])
+    pairs = most_confused_pairs(confusion, ["a", "b", "c"])
+    assert [(p.true_label, p.predicted_label, p.count) for p in pairs] == [("b", "c", 4), ("a", "b", 3), ("c", "a", 1)]
+    assert short_label("surprise", 5) == "surp…"
+
+
+def test_form_round_trips_a_config():
+    config = RunConfig().replace(**{"loss.objective": "lcl", "model.weighting": "separate", "train.max_steps": 7})
+    values = form_values(config)
+    assert values["loss"] == "lcl:separate" and values["train.max_steps"] == "7"
+    result = build_config(RunConfig(), values)
+    assert result.ok
+    assert result.config.model.weighting == "separate" and result.config.train.max_steps == 7
+
+
+def test_form_reports_every_bad_field_against_its_key():
+    values = form_values(RunConfig())
+    values.update({"loss.alpha": "1.5", "optim.lr": "fast", "train.max_steps": "", "train.device": "tpu"})
+    result = build_config(RunConfig(), values)
+    assert not result.ok
+    assert set(result.errors) == {"loss.alpha", "optim.lr", "train.device"}
+    assert "loss.alpha must be in [0, 1]" in result.errors["loss.alpha"]
+
+
+def test_cross_field_error_lands_on_the_field_that_owns_it():
+    values = form_values(RunConfig())
+    values["train.batch_size"] = "2"  # below train.examples_per_class (4)
+    result = build_config(RunConfig(), values)
+    assert "train.batch_size" in result.errors
+
+
+def test_every_field_key_is_owned_by_itself():
+    for spec in FIELDS:
+        if spec.key != "loss":
+            assert owner_of(f"{spec.key} must be something") == spec.key
+    assert owner_of("model.weighting must be one of shared, separate") == "loss"
+
+
+def test_local_file_detection():
+    assert is_local_file("data/train.csv") and is_local_file("x.jsonl")
+    assert not is_local_file("movie-snippets-5")
+
+
+def test_queue_starts_at_most_concurrency_runs(tmp_path):
+    queue = RunQueue(concurrency=1)
+    first = queue.add(LiveRun(RunConfig(), tmp_path))
+    second = queue.add(LiveRun(RunConfig(), tmp_path))
+    assert queue.ready_to_start() == [first]
+    assert queue.ready_to_start() == []
+    queue.cancel(second)
+    assert second.state == "stopped" and second.stop.is_set()
+    first.finish("completed")
+    assert queue.ready_to_start() == []
+    queue.concurrency = 2
+    third = queue.add(LiveRun(RunConfig(), tmp_path))
+    fourth = queue.add(LiveRun(RunConfig(), tmp_path))
+    assert queue.ready_to_start() == [third, fourth]
+
+
+def test_live_run_folds_events_from_another_thread(tmp_path):
+    live = LiveRun(RunConfig(), tmp_path)
+
+    def produce():
+        live.publish(RunStarted("run-x", LABELS, 500, "cpu", 1, 1, 1, "lcl", 0.0))
+        for step in range(1, 501):
+            live.publish(fake_step(step, 500))
+        live.publish(RunFinished("completed", 500, 1.0))
+
+    thread = threading.Thread(target=produce)
+    thread.start()
+    views = []
+    while thread.is_alive():
+        views.append(len(live.view().steps))
+    thread.join()
+    view = live.view()
+    assert len(view.steps) == 500 and live.state == "completed"
+    assert live.run is not None and live.run.path == tmp_path / "run-x"
+    assert views == sorted(views)  # never goes backwards, never a torn list
