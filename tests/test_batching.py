@@ -1,0 +1,60 @@
+import random
+from collections import Counter
+
+from lcl_tui.batching import (
+    EncodedTexts,
+    class_aware_batches,
+    collate,
+    length_grouped_batches,
+    random_batches,
+)
+
+
+def test_collate_pads_to_the_longest_in_the_batch_only():
+    encoded = EncodedTexts(input_ids=[[2, 5, 3], [2, 6, 7, 8, 9, 3], [2, 3]],
+                           special_tokens_mask=[[1, 0, 1], [1, 0, 0, 0, 0, 1], [1, 1]],
+                           token_type_ids=None, labels=[0, 1, 0], pad_token_id=0)
+    batch = collate(encoded, [0, 2])
+    assert batch["input_ids"].tolist() == [[2, 5, 3], [2, 3, 0]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+    assert batch["special_tokens_mask"].tolist() == [[1, 0, 1], [1, 1, 1]]
+    two_views = collate(encoded, [1, 0], views=2)
+    assert two_views["input_ids"].shape == (4, 6)
+    assert two_views["labels"].tolist() == [1, 0, 1, 0]
+
+
+def test_random_and_length_grouped_batches_cover_each_example_once():
+    rng = random.Random(0)
+    lengths = [rng.randint(3, 60) for _ in range(1000)]
+    for batches in (random_batches(1000, 32, rng), length_grouped_batches(lengths, 32, rng)):
+        flat = [i for batch in batches for i in batch]
+        assert sorted(flat) == list(range(1000))
+        assert all(len(b) <= 32 for b in batches)
+    grouped = length_grouped_batches(lengths, 32, random.Random(1))
+    # Grouping by length means far less padding than random batching.
+    def padding(batches):
+        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches)
+    assert padding(grouped) < padding(random_batches(1000, 32, random.Random(1))) / 3
+
+
+def test_class_aware_batches_give_every_anchor_a_positive():
+    rng = random.Random(0)
+    labels = [rng.randrange(32) for _ in range(2000)]
+    batches = class_aware_batches(labels, batch_size=32, per_class=4, rng=random.Random(3))
+    assert len(batches) == 63
+    with_positive = total = 0
+    for batch in batches:
+        counts = Counter(labels[i] for i in batch)
+        total += len(batch)
+        with_positive += sum(c for c in counts.values() if c >= 2)
+        assert len(batch) <= 32
+    assert with_positive / total > 0.95
+    # An epoch sees most examples (the draw is proportional to what is left).
+    seen = {i for batch in batches for i in batch}
+    assert len(seen) > 0.9 * len(labels)
+
+
+def test_class_aware_batches_survive_tiny_classes():
+    labels = [0] * 50 + [1] + [2] * 3
+    batches = class_aware_batches(labels, batch_size=8, per_class=4, rng=random.Random(0))
+    assert all(batches) and all(len(set(b)) == len(b) for b in batches)
