@@ -1,0 +1,31 @@
+import os
+
+import pytest
+
+# Tests never reach the hub: everything they load is written by the tests or packaged.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--soak", action="store_true", help="run the full kill-9 soak test")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    from lcl_tui.testing import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("tiny") / "tiny-bert")
+
+
+@pytest.fixture
+def tiny(tmp_path, tiny_model_dir):
+    """A factory of tiny configs sharing one saved random-weight model."""
+    from lcl_tui.testing import tiny_config
+
+    def make(**overrides):
+        return tiny_config(tmp_path, model__name=str(tiny_model_dir), **overrides)
+
+    return make

@@ -1,0 +1,155 @@
+"""End to end on a tiny random-weight BERT: each objective learns, events and run folder are right."""
+
+import json
+import threading
+
+import pytest
+import torch
+from transformers import AutoModel
+
+from lcl_tui.events import CheckpointSaved, EvalEvent, RunFinished, RunStarted, StepEvent
+from lcl_tui.predict import Predictor
+from lcl_tui.runstore import RunStore
+from lcl_tui.training import no_decay, train
+
+
+@pytest.mark.parametrize(
+    ("objective", "weighting"),
+    [("ce", "shared"), ("scl", "shared"), ("scl-two-stage", "shared"), ("lcl", "shared"), ("lcl", "separate")],
+)
+def test_each_objective_learns_the_synthetic_task(tiny, objective, weighting):
+    config = tiny(loss__objective=objective, model__weighting=weighting)
+    events = []
+    result = train(config, subscribers=[events.append])
+    assert result.status == "completed", result.error
+    # Four balanced classes: chance is 0.25.
+    assert result.test is not None and result.test.accuracy >= 0.55, result.test
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    expected = {"ce": {"ce"}, "scl": {"ce", "contrastive"}, "lcl": {"ce", "weight_ce", "contrastive"}}
+    if objective == "scl-two-stage":
+        assert {e.stage for e in steps} == {"contrastive", "classifier"}
+        assert set(steps[0].components) == {"contrastive"}
+    else:
+        assert set(steps[-1].components) == expected[objective]
+    assert [e.step for e in steps] == list(range(1, len(steps) + 1))
+
+
+def test_events_and_run_folder(tiny):
+    config = tiny(loss__objective="lcl", train__eval_every_steps=5)
+    events = []
+    result = train(config, subscribers=[events.append])
+    run = result.run
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
+    assert events[0].label_names == ["anger", "fear", "joy", "sadness"]
+    evals = [e for e in events if isinstance(e, EvalEvent)]
+    validation = [e for e in evals if e.split == "validation"]
+    assert len(validation) > config.train.epochs  # every 5 steps and every epoch
+    test = [e for e in evals if e.split == "test"]
+    assert len(test) == 1
+    best = max(validation, key=lambda e: e.accuracy)
+    assert test[0].step == best.step == events[-1].best_step
+    assert sum(map(sum, test[0].confusion)) == events[0].test_size
+    assert [row.label for row in test[0].per_class] == events[0].label_names
+    assert any(isinstance(e, CheckpointSaved) for e in events)
+    # The same events, read back from disk.
+    assert [type(e) for e in run.read_events()] == [type(e) for e in events]
+    assert run.read_status().status == "completed"
+    assert run.load_config() == config
+    split = run.load_split()
+    assert len(split.test) == events[0].test_size
+    # The best checkpoint is a Hugging Face folder that AutoModel loads, with label names.
+    folder = run.best_checkpoint
+    assert (folder / "model.safetensors").is_file()
+    assert not list(folder.rglob("*.bin")) and not list(folder.rglob("*.pt"))
+    encoder = AutoModel.from_pretrained(folder)
+    assert encoder.config.id2label[0] == "anger"
+    meta = json.loads((folder / "lcl_tui.json").read_text())
+    assert meta["label_names"] == events[0].label_names
+    # Only the best (and last) checkpoints are kept.
+    assert len(list(run.checkpoints_dir.iterdir())) <= 2
+
+
+def test_predictor_reproduces_the_test_accuracy(tiny):
+    result = train(tiny(loss__objective="ce"))
+    predictor = Predictor.from_run(result.run)
+    split = result.run.load_split()
+    predictions = predictor.predict(split.test.texts, top_k=2)
+    correct = sum(ranked[0][0] == split.label_names[y] for ranked, y in zip(predictions, split.test.labels))
+    assert correct / len(split.test) == pytest.approx(result.test.accuracy)
+    assert all(len(r) == 2 and r[0][1] >= r[1][1] for r in predictions)
+    assert all(abs(sum(p for _, p in predictor.predict([t], top_k=4)[0]) - 1) < 1e-5 for t in split.test.texts[:3])
+
+
+def test_stop_signal_ends_the_run_within_a_step(tiny):
+    stop = threading.Event()
+    seen = []
+
+    def stop_after_three(event):
+        seen.append(event)
+        if isinstance(event, StepEvent) and event.step == 3:
+            stop.set()
+
+    result = train(tiny(train__epochs=50), stop=stop, subscribers=[stop_after_three])
+    assert result.status == "stopped"
+    assert max(e.step for e in seen if isinstance(e, StepEvent)) == 3
+    assert result.run.read_status().status == "stopped"
+    assert seen[-1].status == "stopped"
+
+
+def test_max_steps_and_seed_make_runs_repeatable(tiny):
+    first = train(tiny(train__max_steps=6, loss__objective="scl"))
+    second = train(tiny(train__max_steps=6, loss__objective="scl"))
+    losses = [[e.loss for e in r.run.read_events() if isinstance(e, StepEvent)] for r in (first, second)]
+    assert len(losses[0]) == 6
+    assert losses[0] == pytest.approx(losses[1], abs=1e-6)
+    other = train(tiny(train__max_steps=6, loss__objective="scl", train__seed=7))
+    assert [e.loss for e in other.run.read_events() if isinstance(e, StepEvent)] != pytest.approx(losses[0])
+
+
+def test_gradient_accumulation_and_dropout_views(tiny):
+    result = train(tiny(train__grad_accumulation=2, train__views="dropout", train__sampler="random",
+                        loss__objective="scl"))
+    assert result.status == "completed"
+    steps = [e for e in result.run.read_events() if isinstance(e, StepEvent)]
+    assert len(steps) == result.run.read_events()[0].total_steps
+
+
+def test_nan_loss_fails_the_run_with_a_clear_status(tiny):
+    result = train(tiny(optim__lr=1e30, optim__grad_clip=0.0, loss__objective="ce", train__epochs=3))
+    assert result.status == "failed"
+    assert "the loss became" in result.error and "optim.lr" in result.error
+    assert result.run.read_status().status == "failed"
+
+
+def test_a_broken_subscriber_does_not_stop_training(tiny):
+    def broken(event):
+        raise RuntimeError("display crashed")
+
+    assert train(tiny(train__max_steps=2), subscribers=[broken]).status == "completed"
+
+
+def test_no_weight_decay_on_bias_and_layernorm():
+    assert no_decay("encoder.layer.0.attention.output.LayerNorm.weight")
+    assert no_decay("classifier.dense.bias")
+    assert not no_decay("encoder.layer.0.attention.self.query.weight")
+
+
+def test_mean_pooling_excludes_special_tokens_and_padding():
+    from lcl_tui.models import pool
+
+    hidden = torch.arange(12, dtype=torch.float).reshape(1, 4, 3).repeat(2, 1, 1)
+    attention = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+    special = torch.tensor([[1, 0, 0, 1], [1, 0, 1, 1]])
+    pooled = pool(hidden, attention, special, "mean")
+    assert pooled[0].tolist() == hidden[0, 1:3].mean(0).tolist()
+    assert pooled[1].tolist() == hidden[1, 1].tolist()
+    assert pool(hidden, attention, special, "cls").tolist() == hidden[:, 0].tolist()
+
+
+def test_runs_are_listed_and_found_by_id_prefix(tiny):
+    result = train(tiny(train__max_steps=2, name="listed"))
+    store = RunStore(result.run.path.parent)
+    assert [r.run_id for r in store.runs()] == [result.run.run_id]
+    assert store.open(result.run.run_id[:10]).path == result.run.path
+    summary = store.runs()[0].summary()
+    assert summary.status == "completed" and summary.objective == "lcl (shared)"
