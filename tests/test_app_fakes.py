@@ -212,3 +212,22 @@ def screen_text(app) -> str:
 
 def notifications(app) -> list[str]:
     return [n.message for n in app._notifications]
+
+
+def build_app(tmp_path, trainer=None, **kwargs):
+    """The app with fakes for everything heavy; a test overrides what it exercises."""
+    from lcl_tui.app.app import make_app
+
+    kwargs.setdefault("config", RunConfig())
+    kwargs.setdefault("runs_dir", tmp_path / "runs")
+    kwargs.setdefault("list_datasets", fake_datasets)
+    kwargs.setdefault("load_predictor", FakePredictor)
+    kwargs.setdefault("warm_up", False)
+    return make_app(train_fn=trainer or FakeTrainer(), **kwargs)
+
+
+async def type_into(pilot, widget, text: str) -> None:
+    """Focus a field and replace its text by typing, as a user would."""
+    widget.focus()
+    await pilot.pause()
+    await pilot.press("end", "ctrl+u", *text)

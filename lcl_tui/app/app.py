@@ -91,28 +91,32 @@ class LclTuiApp(App):
         self.compare: RunSource | None = None
         self._disk_runs: dict[str, DiskRun] = {}
         self._drawn: tuple | None = None
+        # Held, not queried: a dialog or the palette may be the active screen when workers report.
+        self.setup_pane = SetupPane(config, self.preset_names, self.queue.concurrency, id="setup-pane")
+        self.monitor_pane = MonitorPane(id="monitor-pane")
+        self.prompt_pane = PromptPane(load_predictor, id="prompt-pane")
+        self.runs_pane = RunsPane(store.runs_dir, id="runs-pane")
 
     # --- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with TabbedContent(initial="setup", id="tabs"):
             with TabPane("Setup F2", id="setup"):
-                yield SetupPane(self.initial_config, self.preset_names, self.queue.concurrency,
-                                id="setup-pane")
+                yield self.setup_pane
             with TabPane("Monitor F3", id="monitor"):
-                yield MonitorPane(id="monitor-pane")
+                yield self.monitor_pane
             with TabPane("Prompt F4", id="prompt"):
-                yield PromptPane(self.load_predictor, id="prompt-pane")
+                yield self.prompt_pane
             with TabPane("Runs F5", id="runs"):
-                yield RunsPane(self.store.runs_dir, id="runs-pane")
+                yield self.runs_pane
         yield Footer()
 
     def on_mount(self) -> None:
         # Tabs change with F2-F5; keeping focus out of the tab strip keeps each pane's keys live.
-        self.query_one(Tabs).can_focus = False
+        self.tabs.query_one(Tabs).can_focus = False
         self.set_interval(REDRAW_SECONDS, self.redraw)
         self.set_interval(DISK_POLL_SECONDS, self.poll_disk)
         if self.initial_preset:
-            self.query_one(SetupPane).preset_name = self.initial_preset
+            self.setup_pane.preset_name = self.initial_preset
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
@@ -129,7 +133,7 @@ class LclTuiApp(App):
         elif self.start_at_once:
             self.action_train()
         else:
-            self.query_one(SetupPane).focus_main()
+            self._focus_tab(self.active_tab)  # a key pressed already may have changed the tab
         if self.warm_up:
             self._warm_up_engine()
 
@@ -142,21 +146,34 @@ class LclTuiApp(App):
 
     # --- tabs ---------------------------------------------------------------------------
     @property
+    def tabs(self) -> TabbedContent:
+        return self.screen_stack[0].query_one(TabbedContent)
+
+    @property
     def active_tab(self) -> str:
-        return self.query_one(TabbedContent).active
+        return self.tabs.active
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While a dialog is open its keys win: F-keys and Ctrl+T must not act behind it.
+        if action in ("show_tab", "train") and len(self.screen_stack) > 1:
+            return False
+        return True
 
     def action_show_tab(self, name: str) -> None:
-        self.query_one(TabbedContent).active = name
+        self.tabs.active = name
         self._focus_tab(name)
 
     @on(TabbedContent.TabActivated)
     def _on_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._focus_tab(event.pane.id or "")
+        # A late message for a tab that is no longer active must not pull focus (and the tab) back.
+        if event.pane.id == self.active_tab:
+            self._focus_tab(event.pane.id)
 
     def _focus_tab(self, name: str) -> None:
-        panes = {"setup": SetupPane, "monitor": MonitorPane, "prompt": PromptPane, "runs": RunsPane}
+        panes = {"setup": self.setup_pane, "monitor": self.monitor_pane, "prompt": self.prompt_pane,
+                 "runs": self.runs_pane}
         if name in panes:
-            self.query_one(panes[name]).focus_main()
+            panes[name].focus_main()
         if name == "monitor":
             self.redraw(force=True)
         elif name == "runs":
@@ -170,11 +187,11 @@ class LclTuiApp(App):
             self.notify(str(error), severity="error", title="Preset not loaded")
             return
         name = Path(name_or_path).stem if name_or_path.endswith(".toml") else name_or_path
-        self.query_one(SetupPane).fill(config, name)
+        self.setup_pane.fill(config, name)
         self.notify(f"Loaded preset {name}")
 
     def action_save_preset(self) -> None:
-        setup = self.query_one(SetupPane)
+        setup = self.setup_pane
         result = setup.validate_form()
         if not result.ok:
             self._show_form_errors()
@@ -218,12 +235,14 @@ class LclTuiApp(App):
 
     @on(DatasetsListed)
     def _on_datasets(self, message: DatasetsListed) -> None:
-        self.query_one(SetupPane).set_datasets(message.datasets)
+        if not self.setup_pane.is_attached:
+            return  # the app is closing
+        self.setup_pane.set_datasets(message.datasets)
 
     # --- training -----------------------------------------------------------------------
     def _show_form_errors(self) -> None:
-        setup = self.query_one(SetupPane)
-        self.query_one(TabbedContent).active = "setup"
+        setup = self.setup_pane
+        self.tabs.active = "setup"
         invalid = setup.first_invalid()
         message = setup.result.general
         if invalid is not None:
@@ -235,7 +254,7 @@ class LclTuiApp(App):
                     severity="error", title="Fix the setup first")
 
     def action_train(self) -> None:
-        setup = self.query_one(SetupPane)
+        setup = self.setup_pane
         result = setup.validate_form()
         if not result.ok:
             self._show_form_errors()
@@ -276,12 +295,13 @@ class LclTuiApp(App):
                 live.run = result.run
             live.finish(status)
         finally:
+            live.occupies_slot = False
             self.post_message(RunStateChanged(live.key))
 
     @on(RunStateChanged)
     def _on_run_state_changed(self, message: RunStateChanged) -> None:
         live = self.queue.find(message.key)
-        if live is None:
+        if live is None or not self.prompt_pane.is_attached:
             return
         if not live.active and not live.reported:
             live.reported = True
@@ -292,8 +312,8 @@ class LclTuiApp(App):
                 self.notify(f"Stopped {live.title}", severity="warning")
             else:
                 self.notify(f"Finished {live.title}")
-            self.start_ready_runs()
-        prompt = self.query_one(PromptPane)
+        self.start_ready_runs()
+        prompt = self.prompt_pane
         if prompt.source is live:
             prompt.check_model()
         self.action_refresh_runs()
@@ -397,7 +417,7 @@ class LclTuiApp(App):
         self.selected = source
         if self.compare is source:
             self.compare = None
-        self.query_one(PromptPane).set_source(source)
+        self.prompt_pane.set_source(source)
         self.redraw(force=True)
 
     def action_cycle_run(self, step: int) -> None:
@@ -415,15 +435,15 @@ class LclTuiApp(App):
             self.redraw(force=True)
 
     def action_toggle_normalised(self) -> None:
-        self.query_one(MonitorPane).action_toggle_normalised()
+        self.monitor_pane.action_toggle_normalised()
 
     def action_cycle_details(self) -> None:
-        self.query_one(MonitorPane).action_cycle_details()
+        self.monitor_pane.action_cycle_details()
 
     # --- redrawing --------------------------------------------------------------------------
     def redraw(self, force: bool = False) -> None:
         """Draw the monitor from the selected run's snapshot when it changed (timer, 4 Hz)."""
-        if self.active_tab != "monitor" and not force:
+        if not self.monitor_pane.is_attached or (self.active_tab != "monitor" and not force):
             return
         selected, compare = self.selected, self.compare
         state = (
@@ -434,7 +454,7 @@ class LclTuiApp(App):
         if state == self._drawn and not force:
             return
         self._drawn = state
-        monitor = self.query_one(MonitorPane)
+        monitor = self.monitor_pane
         if selected is None:
             monitor.draw("", "", None)
             return
@@ -471,7 +491,9 @@ class LclTuiApp(App):
     @on(RunsListed)
     def _on_runs_listed(self, message: RunsListed) -> None:
         self.run_summaries = message.summaries
-        self.query_one(RunsTable).show(message.summaries, self.queue.runs)
+        if not self.runs_pane.is_attached:
+            return  # the app is closing
+        self.runs_pane.table.show(message.summaries, self.queue.runs)
 
 
 def make_app(

@@ -32,6 +32,9 @@ class LiveRun:
     best_checkpoint: str | None = None
     version: int = 0
     reported: bool = False  # the UI has announced how it ended
+    # True from the moment a worker is asked to train it until its thread returns: the
+    # trainer says "finished" a little before it has written its last files.
+    occupies_slot: bool = False
     _snapshot: RunSnapshot = field(default_factory=RunSnapshot)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,7 +98,7 @@ class RunQueue:
 
     @property
     def training(self) -> list[LiveRun]:
-        return [r for r in self.runs if r.state in ("starting", "running")]
+        return [r for r in self.runs if r.occupies_slot or r.state in ("starting", "running")]
 
     @property
     def waiting(self) -> list[LiveRun]:
@@ -111,6 +114,7 @@ class RunQueue:
         ready = self.waiting[: max(0, free)]
         for live in ready:
             live.state = "starting"
+            live.occupies_slot = True
         return ready
 
     def cancel(self, live: LiveRun) -> None:

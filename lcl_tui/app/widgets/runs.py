@@ -115,5 +115,9 @@ class RunsPane(Vertical):
                      id="runs-title")
         yield RunsTable(id="runs-table")
 
+    @property
+    def table(self) -> RunsTable:
+        return self.query_one(RunsTable)
+
     def focus_main(self) -> None:
-        self.query_one(RunsTable).focus()
+        self.table.focus()
