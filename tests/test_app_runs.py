@@ -1,0 +1,132 @@
+"""The runs list, reopening runs from disk, following a run another process writes, comparing."""
+
+import lcl_tui.app.app as app_module
+from lcl_tui.app.disk_run import DiskRun
+from lcl_tui.app.widgets.evaluation import ConfusionTable, PerClassTable
+from lcl_tui.app.widgets.prompt import PredictionBars, PromptInput
+from lcl_tui.runstore import Run
+
+from test_app_fakes import (
+    LABELS,
+    build_app,
+    fake_eval,
+    fake_step,
+    screen_text,
+    wait_until,
+    write_fake_run,
+)
+
+
+async def test_runs_list_opens_a_run_in_the_monitor(tmp_path):
+    runs = tmp_path / "runs"
+    write_fake_run(runs, "20231114-a-ce", objective="ce")
+    write_fake_run(runs, "20231115-b-lcl")
+    app = build_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("f5")
+        table = app.runs_pane.table
+        await wait_until(pilot, lambda: table.row_count == 2)
+        assert "20231115-b-lcl" in screen_text(app) and "completed" in screen_text(app)
+        await pilot.press("down", "enter")  # newest first: the second row is the older run
+        await wait_until(pilot, lambda: app.active_tab == "monitor" and app.selected is not None
+                         and app.selected.version > 0)
+        assert app.selected.title == "20231114-a-ce"
+        await pilot.pause(0.4)
+        text = screen_text(app)
+        assert "20231114-a-ce" in text and "step 120/120" in text and "best 96.8%" in text
+        confusion = app.query_one(ConfusionTable)
+        assert confusion.row_count == len(LABELS)
+
+        await pilot.press("n")  # counts -> row shares
+        await pilot.pause()
+        assert confusion.normalised and "%" in str(confusion.get_cell_at((0, 1)))
+        await pilot.press("v")
+        await pilot.pause()
+        assert app.query_one(PerClassTable).row_count == len(LABELS)
+        await pilot.press("v")
+        await pilot.pause()
+        assert "predicted as" in screen_text(app)
+
+
+async def test_compare_overlays_a_second_run(tmp_path):
+    runs = tmp_path / "runs"
+    write_fake_run(runs, "20231114-a")
+    write_fake_run(runs, "20231115-b", total=80)
+    app = build_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: app.runs_pane.table.row_count == 2)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.active_tab == "monitor")
+        await pilot.press("f5", "down", "c")
+        await wait_until(pilot, lambda: app.compare is not None and app.compare.version > 0)
+        await pilot.pause(0.4)
+        assert app.selected.title == "20231115-b" and app.compare.title == "20231114-a"
+        assert "20231114-a: total" in screen_text(app)  # the overlay's legend
+        await pilot.press("c")  # in the monitor: clear the overlay
+        await pilot.pause(0.4)
+        assert app.compare is None and "20231114-a: total" not in screen_text(app)
+
+
+async def test_open_run_focuses_the_prompt_and_predicts(tmp_path):
+    write_fake_run(tmp_path / "runs", "20231114-done")
+    app = build_app(tmp_path, open_run="20231114-done")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.focused, PromptInput))
+        assert app.active_tab == "prompt"
+        await wait_until(pilot, lambda: app.prompt_pane.predictor is not None)
+        await pilot.press(*"so happy", "enter")
+        bars = app.query_one(PredictionBars)
+        await wait_until(pilot, lambda: bars.labels)
+        assert bars.text == "so happy" and {name for name, _ in bars.labels} <= set(LABELS)
+        await pilot.press(*"gloomy", "enter")
+        await wait_until(pilot, lambda: app.prompt_pane.predict_count == 2)
+        await pilot.press("up")  # the input recalls the last prompt
+        assert app.focused.value == "gloomy"
+        app.query_one("#history").focus()
+        await pilot.press("home", "enter")  # and the history list predicts it again
+        await wait_until(pilot, lambda: app.prompt_pane.predict_count == 3)
+        assert bars.text == "so happy"
+
+
+async def test_a_missing_run_is_a_notification_not_a_crash(tmp_path):
+    app = build_app(tmp_path, open_run="no-such-run")
+    async with app.run_test() as pilot:
+        await pilot.pause(0.2)
+        assert any("no run 'no-such-run'" in n.message for n in app._notifications)
+        await pilot.press("f3")
+        assert app.active_tab == "monitor"
+
+
+async def test_a_run_written_by_another_process_is_followed(tmp_path, monkeypatch):
+    monkeypatch.setattr(app_module, "DISK_POLL_SECONDS", 0.2)
+    run = write_fake_run(tmp_path / "runs", "20231114-elsewhere", total=100, upto=30, status="running")
+    app = build_app(tmp_path, open_run=str(run.path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.selected is not None and app.selected.version > 0)
+        assert isinstance(app.selected, DiskRun) and app.selected.state == "running"
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: "step 30/100" in screen_text(app))
+        for step in range(31, 41):  # the other process trains on
+            run.append_event(fake_step(step, 100))
+        run.append_event(fake_eval(40, LABELS))
+        await wait_until(pilot, lambda: "step 40/100" in screen_text(app), timeout=5)
+        Run(run.path).write_status("completed")
+        await wait_until(pilot, lambda: app.selected.state == "completed", timeout=5)
+
+
+async def test_cycling_runs_with_brackets(tmp_path):
+    runs = tmp_path / "runs"
+    write_fake_run(runs, "20231114-a")
+    write_fake_run(runs, "20231115-b")
+    app = build_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: app.runs_pane.table.row_count == 2)
+        await pilot.press("enter", "f5", "down", "enter")
+        await wait_until(pilot, lambda: app.active_tab == "monitor")
+        first = app.selected
+        await pilot.press("left_square_bracket")
+        assert app.selected is not first
+        await pilot.press("right_square_bracket")
+        assert app.selected is first
