@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from lcl_tui.config import RunConfig
 from lcl_tui.events import CheckpointSaved, ClassMetrics, EvalEvent, RunFinished, RunStarted, StepEvent
 from lcl_tui.runstore import Run, RunStore
@@ -231,3 +233,21 @@ async def type_into(pilot, widget, text: str) -> None:
     widget.focus()
     await pilot.pause()
     await pilot.press("end", "ctrl+u", *text)
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory):
+    """The tiny random BERT and synthetic CSV, written once for every engine-backed app test."""
+    from lcl_tui.testing import tiny_config
+
+    root = tmp_path_factory.mktemp("tiny-model")
+    tiny_config(root)
+    return root
+
+
+def tiny_app_config(tiny_root, tmp_path, **overrides):
+    """A tiny-model config training in a few seconds, with runs under this test's folder."""
+    from lcl_tui.testing import tiny_config
+
+    overrides = {"train__epochs": 2, **overrides, "output__runs_dir": str(tmp_path / "runs")}
+    return tiny_config(tiny_root, **overrides)

@@ -1,0 +1,104 @@
+"""The app with the real engine and the tiny random BERT (lcl_tui.testing): seconds on a CPU.
+
+Start, watch, ask the prompt pane, stop, fail, and reopen the run from disk, all by keys.
+"""
+
+import shutil
+
+from lcl_tui.app.app import make_app
+from lcl_tui.app.disk_run import DiskRun
+from lcl_tui.app.widgets.evaluation import ConfusionTable
+from lcl_tui.app.widgets.prompt import PredictionBars, PromptInput
+from lcl_tui.testing import CLASS_CUES
+
+from test_app_fakes import notifications, screen_text, tiny_app_config, tiny_root, wait_until  # noqa: F401
+
+
+def real_app(config, tmp_path, **kwargs):
+    return make_app(config=config, runs_dir=tmp_path / "runs", warm_up=False, **kwargs)
+
+
+async def test_train_watch_ask_and_reopen_the_tiny_model(tiny_root, tmp_path):
+    config = tiny_app_config(tiny_root, tmp_path)
+    app = real_app(config, tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: app.queue.runs and app.queue.runs[0].state == "running", timeout=60)
+        live = app.queue.runs[0]
+        await wait_until(pilot, lambda: live.state == "completed", timeout=120)
+        await pilot.pause(0.4)
+        text = screen_text(app)
+        assert live.run.run_id in text and "completed" in text and "test acc" in text.replace("\n ", " ")
+        assert app.query_one(ConfusionTable).row_count == len(CLASS_CUES)
+        assert any("Finished" in m for m in notifications(app))
+
+        await pilot.press("f4")
+        assert isinstance(app.focused, PromptInput)
+        await wait_until(pilot, lambda: app.prompt_pane.predictor is not None, timeout=30)
+        await pilot.press(*"so happy", "enter")
+        bars = app.query_one(PredictionBars)
+        await wait_until(pilot, lambda: bars.labels, timeout=30)
+        assert {name for name, _ in bars.labels} <= set(CLASS_CUES)
+        assert abs(sum(p for _, p in bars.labels) - 1.0) < 1e-3  # every class: the probabilities sum to 1
+
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: app.runs_pane.table.row_count == 1)
+        assert "completed" in screen_text(app)
+    run_id = live.run.run_id
+    steps = len(live.view().steps)
+
+    reopened = make_app(open_run=run_id, runs_dir=tmp_path / "runs", warm_up=False)
+    async with reopened.run_test(size=(100, 32)) as pilot:
+        await wait_until(pilot, lambda: isinstance(reopened.selected, DiskRun) and reopened.selected.version > 0)
+        assert isinstance(reopened.focused, PromptInput)
+        assert len(reopened.selected.view().steps) == steps
+        await pilot.press(*"furious", "enter")
+        bars = reopened.query_one(PredictionBars)
+        await wait_until(pilot, lambda: bars.labels, timeout=30)
+        await pilot.press("f3")
+        await pilot.pause(0.4)
+        assert f"step {steps}/" in screen_text(reopened)
+
+
+async def test_stop_ends_a_real_run_within_a_step(tiny_root, tmp_path):
+    config = tiny_app_config(tiny_root, tmp_path, train__epochs=500)
+    app = real_app(config, tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: app.queue.runs and len(app.queue.runs[0].view().steps) >= 3, timeout=60)
+        await pilot.press("x")
+        live = app.queue.runs[0]
+        await wait_until(pilot, lambda: live.state == "stopped" and not live.occupies_slot, timeout=15)
+        assert live.run.read_status().status == "stopped"
+        assert len(live.view().steps) < 100
+
+
+async def test_a_dataset_deleted_after_validation_fails_the_run_not_the_app(tiny_root, tmp_path):
+    data = tmp_path / "doomed.csv"
+    shutil.copy(tiny_root / "synthetic.csv", data)
+    config = tiny_app_config(tiny_root, tmp_path, data__dataset=str(data))
+    app = real_app(config, tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        assert app.setup_pane.validate_form().ok
+        data.unlink()
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: app.queue.runs[0].state == "failed", timeout=60)
+        await pilot.pause()
+        assert any("doomed.csv" in m for m in notifications(app)), notifications(app)
+        await pilot.press("f2")  # the app keeps working
+        assert app.active_tab == "setup"
+
+
+async def test_a_monkeypatched_train_that_raises_is_reported(tiny_root, tmp_path, monkeypatch):
+    import lcl_tui.training
+
+    def broken_train(config, **kwargs):
+        raise RuntimeError("CUDA went away")
+
+    monkeypatch.setattr(lcl_tui.training, "train", broken_train)
+    app = real_app(tiny_app_config(tiny_root, tmp_path), tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: app.queue.runs[0].state == "failed", timeout=30)
+        await pilot.pause()
+        assert "RuntimeError: CUDA went away" in notifications(app)
