@@ -31,6 +31,8 @@ class RunStarted(Event):
     test_size: int
     objective: str
     time: float
+    # Set when a run continues from a checkpoint: later events replace those past this step.
+    resumed_from_step: int | None = None
 
 
 @dataclass
@@ -137,6 +139,11 @@ class RunSnapshot:
 
     def apply(self, event: Event) -> None:
         if isinstance(event, RunStarted):
+            if event.resumed_from_step is not None:
+                # Steps logged after the checkpoint were lost with the process; they are redone.
+                self.steps = [s for s in self.steps if s.step <= event.resumed_from_step]
+                self.evals = [e for e in self.evals if e.step <= event.resumed_from_step and e.split != "test"]
+                self.finished = None
             self.run_id = event.run_id
             self.label_names = list(event.label_names)
             self.total_steps = event.total_steps

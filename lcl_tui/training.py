@@ -9,6 +9,7 @@ Mistakes found before training starts (config, data, model) raise `UserError`.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import os
@@ -17,8 +18,8 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
@@ -37,6 +38,13 @@ from lcl_tui.metrics import accuracy, confusion_matrix, macro_f1, per_class_metr
 from lcl_tui.models import TextClassifier, build_model, load_checkpoint, load_tokenizer, save_checkpoint
 from lcl_tui.objectives import objective_loss
 from lcl_tui.runstore import Run, RunStore
+from lcl_tui.training_state import (
+    LoopPosition,
+    has_training_state,
+    read_position,
+    restore_training_state,
+    save_training_state,
+)
 
 log = logging.getLogger(__name__)
 Subscriber = Callable[[Event], None]
@@ -118,8 +126,11 @@ class Trainer:
 
     def __init__(self, config: RunConfig, *, store: RunStore | None = None,
                  stop: threading.Event | None = None, subscribers: Sequence[Subscriber] = (),
-                 run: Run | None = None):
+                 run: Run | None = None, resume_from: Path | None = None):
         self.config = config
+        # A checkpoint folder with training state: continue from it instead of starting fresh.
+        self.resume_from = resume_from
+        self.position: LoopPosition | None = read_position(resume_from) if resume_from else None
         self.store = store or RunStore(config.output.runs_dir)
         self.stop = stop or threading.Event()
         self.subscribers = list(subscribers)
@@ -130,6 +141,17 @@ class Trainer:
         self.best_step: int | None = None
         self.best_event: EvalEvent | None = None
         self.evals_without_improvement = 0
+        if self.position is not None:
+            self.step = self.position.step
+            self.best_accuracy = self.position.best_accuracy
+            self.best_step = self.position.best_step
+            self.evals_without_improvement = self.position.evals_without_improvement
+        # Set while an encoder stage runs, so checkpoints can carry the training state.
+        self.optimizer = self.scheduler = self.scaler = None
+        self.next_epoch, self.next_batch_start = 0, 0
+        self.stage = "train"
+        self.last_saved_step: int | None = None
+        self.last_eval_step: int | None = None
 
     # --- events ------------------------------------------------------------------------------
     def publish(self, event: Event) -> None:
@@ -149,20 +171,28 @@ class Trainer:
         set_seed(config.train.seed)
         self.device = select_device(config.train.device)
         self.amp_dtype = autocast_dtype(self.device, config.train.mixed_precision)
-        self.splits = load_splits(config.data)
-        if len(self.splits.train) == 0:
-            raise UserError("the training split is empty; use more data or a smaller data.test_fraction")
-        self.label_names = list(self.splits.label_names)
-        if config.model.architecture == "transformer":
-            self.tokenizer = load_tokenizer(config.model.name, config.model.trust_remote_code)
+        if self.resume_from is not None:
+            # The same split as before, never a fresh draw, and the checkpoint's weights.
+            assert self.run_folder is not None
+            self.splits = self.run_folder.load_split()
+            self.label_names = list(self.splits.label_names)
+            self.model, self.tokenizer, _ = load_checkpoint(self.resume_from, device=str(self.device))
+            self.model.train()
         else:
-            from lcl_tui.rnn import VocabularyTokenizer
+            self.splits = load_splits(config.data)
+            if len(self.splits.train) == 0:
+                raise UserError("the training split is empty; use more data or a smaller data.test_fraction")
+            self.label_names = list(self.splits.label_names)
+            if config.model.architecture == "transformer":
+                self.tokenizer = load_tokenizer(config.model.name, config.model.trust_remote_code)
+            else:
+                from lcl_tui.rnn import VocabularyTokenizer
 
-            self.tokenizer = VocabularyTokenizer.build(self.splits.train.texts, config.model.vocab_size)
-        self.model: TextClassifier = build_model(
-            config.model, len(self.label_names), config.loss.objective, self.tokenizer, self.label_names,
-        )
-        self.model.to(self.device)
+                self.tokenizer = VocabularyTokenizer.build(self.splits.train.texts, config.model.vocab_size)
+            self.model = build_model(
+                config.model, len(self.label_names), config.loss.objective, self.tokenizer, self.label_names,
+            )
+            self.model.to(self.device)
         max_length = config.data.max_length
         self.train_data = encode_texts(self.tokenizer, self.splits.train.texts, self.splits.train.labels, max_length)
         self.validation_data = encode_texts(self.tokenizer, self.splits.validation.texts,
@@ -174,7 +204,11 @@ class Trainer:
         self.total_steps = train.max_steps or train.epochs * self.steps_per_epoch
         if self.run_folder is None:
             self.run_folder = self.store.create_run(config)
-        self.run_folder.save_split(self.splits)
+            self.run_folder.save_split(self.splits)
+        else:
+            self.run_folder.write_status("running")
+            if not self.run_folder.split_path.is_file():
+                self.run_folder.save_split(self.splits)
 
     # --- the whole run -----------------------------------------------------------------------
     def run(self) -> TrainResult:
@@ -186,11 +220,13 @@ class Trainer:
             device=str(self.device), train_size=len(self.train_data),
             validation_size=len(self.validation_data), test_size=len(self.test_data),
             objective=self.config.loss.objective, time=self.started_at,
+            resumed_from_step=self.position.step if self.position else None,
         ))
         status, error, test = "completed", None, None
         try:
             if self.config.loss.objective == "scl-two-stage":
-                self.fit_encoder(stage="contrastive")
+                if self.position is None or self.position.stage != "classifier":
+                    self.fit_encoder(stage="contrastive")
                 if not self.stop.is_set():
                     self.fit_classifier_on_frozen_features()
             else:
@@ -238,16 +274,22 @@ class Trainer:
         optimizer = make_optimizer(self.model, optim.lr, optim.weight_decay)
         scheduler = linear_schedule(optimizer, int(optim.warmup_ratio * self.total_steps), self.total_steps)
         scaler = torch.amp.GradScaler(enabled=self.amp_dtype == torch.float16 and self.device.type == "cuda")
+        self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
+        self.stage = stage
+        epoch, first_batch = 0, 0
+        if self.position is not None and self.resume_from is not None and has_training_state(self.resume_from):
+            restore_training_state(self.resume_from, self.position, optimizer, scheduler, scaler)
+            epoch, first_batch = self.position.epoch, self.position.batch_start
         views = 2 if train.views == "dropout" else 1
         evaluate_here = stage != "contrastive"
         window_start, window_examples = time.perf_counter(), 0
-        epoch = 0
         while self.step < self.total_steps and not self.stop.is_set():
+            # Each epoch's order comes from (seed, epoch) alone, so a resumed run replays it.
             rng = random.Random(f"{train.seed}-{epoch}")
             batches = epoch_batches(self.train_data, train.batch_size, train.sampler,
                                     train.examples_per_class, rng)
             self.model.train()
-            for start in range(0, len(batches), train.grad_accumulation):
+            for start in range(first_batch, len(batches), train.grad_accumulation):
                 if self.step >= self.total_steps or self.stop.is_set():
                     break
                 group = batches[start:start + train.grad_accumulation]
@@ -285,6 +327,7 @@ class Trainer:
                 lr = scheduler.get_last_lr()[0]
                 scheduler.step()
                 self.step += 1
+                self.next_epoch, self.next_batch_start = epoch, start + len(group)
                 now = time.perf_counter()
                 rate = window_examples / max(now - window_start, 1e-9)
                 window_start, window_examples = now, 0
@@ -299,15 +342,27 @@ class Trainer:
                     self.evaluate_and_checkpoint(epoch + (start + len(group)) / len(batches))
                     if self.patience_exhausted():
                         return
-            epoch += 1
-            if evaluate_here and not self.stop.is_set():
-                self.evaluate_and_checkpoint(float(epoch))
-                if self.patience_exhausted():
-                    return
-        if not evaluate_here:
+            else:
+                epoch, first_batch = epoch + 1, 0
+                self.next_epoch, self.next_batch_start = epoch, 0
+                if self.stop.is_set():
+                    break
+                if evaluate_here:
+                    self.evaluate_and_checkpoint(float(epoch))
+                    if self.patience_exhausted():
+                        return
+                elif self.config.output.save_checkpoints:
+                    self.save(best=False, metrics=None, stage=stage)
+                continue
+            break
+        if self.stop.is_set():
+            # Stopped mid-epoch: keep where we were, so `--resume` continues from here.
+            if self.config.output.save_checkpoints and self.step > 0:
+                self.save(best=False, metrics=None, stage=stage)
             return
-        if self.best_step is None and not self.stop.is_set():
-            self.evaluate_and_checkpoint(float(epoch))
+        # Ended by max_steps mid-epoch: the last steps must be evaluated too.
+        if evaluate_here and (self.best_step is None or self.last_eval_step != self.step):
+            self.evaluate_and_checkpoint(float(self.next_epoch))
 
     def patience_exhausted(self) -> bool:
         patience = self.config.train.patience
@@ -343,13 +398,14 @@ class Trainer:
         return self.metrics_event(self.predict_logits(data), data.labels, split, epoch)
 
     def evaluate_and_checkpoint(self, epoch: float) -> None:
-        # Without a validation split, select on the training loss-free proxy: the test split
-        # is never used for selection.
+        # Without a validation split, select on the training data: the test split is never
+        # used for selection.
         if len(self.validation_data) == 0:
             event = self.metrics_event(self.predict_logits(self.train_data), self.train_data.labels,
                                        "validation", epoch)
         else:
             event = self.evaluate("validation", epoch)
+        self.last_eval_step = self.step
         improved = event.accuracy > self.best_accuracy
         event.is_best = improved
         self.publish(event)
@@ -359,13 +415,18 @@ class Trainer:
             self.save(best=True, metrics=event)
         else:
             self.evals_without_improvement += 1
+            if self.config.output.save_checkpoints:
+                self.save(best=False, metrics=event)
 
-    def save(self, best: bool, metrics: EvalEvent | None) -> None:
+    def save(self, best: bool, metrics: EvalEvent | None, stage: str | None = None) -> None:
+        """Write the model (and, mid-training, the state to resume) as checkpoint step-N."""
         run = self.run_folder
         assert run is not None
+        self.last_saved_step = self.step
         final = run.checkpoint_dir(self.step)
         if final.exists():
-            run.set_pointer("best", final, step=self.step)
+            if best:
+                run.set_pointer("best", final, step=self.step)
             return
         temporary = run.checkpoints_dir / f".tmp-{final.name}-{os.getpid()}"
         shutil.rmtree(temporary, ignore_errors=True)
@@ -373,7 +434,7 @@ class Trainer:
             "format": 1,
             "step": self.step,
             "label_names": self.label_names,
-            "model": _asdict(self.config.model),
+            "model": asdict(self.config.model),
             "weighting": self.model.weighting,
             "objective": self.config.loss.objective,
             "max_length": self.config.data.max_length,
@@ -381,6 +442,21 @@ class Trainer:
             "validation_macro_f1": metrics.macro_f1 if metrics else None,
         }
         save_checkpoint(self.model, self.tokenizer, temporary, meta)
+        stage = stage or self.stage
+        if self.optimizer is not None and stage != "classifier":
+            position = LoopPosition(
+                step=self.step, epoch=self.next_epoch, batch_start=self.next_batch_start, stage=stage,
+                total_steps=self.total_steps, best_accuracy=self.best_accuracy, best_step=self.best_step,
+                evals_without_improvement=self.evals_without_improvement,
+            )
+            save_training_state(temporary, position, self.optimizer, self.scheduler, self.scaler)
+        elif stage == "classifier":
+            # Stage 2 restarts from the frozen encoder on resume; it takes seconds.
+            (temporary / "training_state.json").write_text(json.dumps(asdict(LoopPosition(
+                step=self.step, epoch=0, batch_start=0, stage="classifier", total_steps=self.total_steps,
+                best_accuracy=self.best_accuracy, best_step=self.best_step,
+                evals_without_improvement=self.evals_without_improvement,
+            ))), encoding="utf-8")
         # A directory rename is atomic: a checkpoint folder is complete or absent.
         os.replace(temporary, final)
         if best:
@@ -421,6 +497,7 @@ class Trainer:
         train = config.train
         for parameter in self.model.backbone.parameters():
             parameter.requires_grad_(False)
+        self.stage, self.optimizer = "classifier", None
         train_features = self.frozen_features(self.train_data).to(self.device)
         train_labels = torch.tensor(self.train_data.labels, device=self.device)
         head = self.model.classifier
@@ -455,12 +532,6 @@ class Trainer:
                     elapsed_seconds=time.time() - self.started_at, stage="classifier",
                 ))
             self.evaluate_and_checkpoint(float(epoch + 1))
-
-
-def _asdict(value: Any) -> dict[str, Any]:
-    import dataclasses
-
-    return dataclasses.asdict(value)
 
 
 def train(config: RunConfig, *, store: RunStore | None = None, stop: threading.Event | None = None,

@@ -1,0 +1,34 @@
+"""`lcl-tui train --resume RUN`: continue a stopped, failed or interrupted run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from lcl_tui.errors import UserError
+from lcl_tui.runstore import RunStore
+from lcl_tui.training import Subscriber, Trainer, TrainResult
+from lcl_tui.training_state import has_training_state
+
+
+def resume_training(run_id_or_path: str, runs_dir: str | Path, *, subscribers: Sequence[Subscriber] = (),
+                    stop: threading.Event | None = None) -> TrainResult:
+    """Continue a run from its last checkpoint: weights, optimiser, scheduler, sampler, RNG."""
+    run = RunStore(runs_dir).open(run_id_or_path)
+    status = run.read_status()
+    if status.status == "completed":
+        raise UserError(f"run {run.run_id} already completed; start a new run to train more")
+    if status.status == "running":
+        raise UserError(f"run {run.run_id} is still running (pid {status.pid}); stop it before resuming")
+    checkpoint = run.last_checkpoint
+    if checkpoint is None or not (has_training_state(checkpoint) or
+                                  (checkpoint / "training_state.json").is_file()):
+        raise UserError(
+            f"run {run.run_id} has no checkpoint to resume from (it stopped before its first one); "
+            "start it again with `lcl-tui train`"
+        )
+    config = run.load_config()
+    trainer = Trainer(config, store=RunStore(run.path.parent), stop=stop, subscribers=subscribers,
+                      run=run, resume_from=checkpoint)
+    return trainer.run()
