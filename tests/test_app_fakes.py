@@ -62,10 +62,12 @@ def fake_step(step: int, total: int) -> StepEvent:
                      lr=1e-4 * (1 - step / total), examples_per_second=120.0, elapsed_seconds=step * 0.5)
 
 
-def fake_events(total: int = 120, upto: int | None = None, finished: bool = True, labels=LABELS):
+def fake_events(total: int = 120, upto: int | None = None, finished: bool = True, labels=LABELS,
+                objective: str = "lcl"):
     upto = total if upto is None else upto
     yield RunStarted(run_id="", label_names=list(labels), total_steps=total, device="cpu",
-                     train_size=800, validation_size=100, test_size=200, objective="lcl", time=FIXED_START)
+                     train_size=800, validation_size=100, test_size=200, objective=objective,
+                     time=FIXED_START)
     best = 0.0
     for step in range(1, upto + 1):
         yield fake_step(step, total)
@@ -89,7 +91,7 @@ def write_fake_run(runs_dir: Path, run_id: str, *, total: int = 120, upto: int |
     run = Run(Path(runs_dir) / run_id)
     run.path.mkdir(parents=True)
     run.config_path.write_text(config.to_toml())
-    for event in fake_events(total, upto, finished=status != "running"):
+    for event in fake_events(total, upto, finished=status != "running", objective=objective):
         if isinstance(event, RunStarted):
             event.run_id = run_id
         run.append_event(event)

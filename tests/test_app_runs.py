@@ -84,7 +84,7 @@ async def test_open_run_focuses_the_prompt_and_predicts(tmp_path):
         await pilot.press("up")  # the input recalls the last prompt
         assert app.focused.value == "gloomy"
         app.query_one("#history").focus()
-        await pilot.press("home", "enter")  # and the history list predicts it again
+        await pilot.press("end", "enter")  # newest first: the last line is the first prompt
         await wait_until(pilot, lambda: app.prompt_pane.predict_count == 3)
         assert bars.text == "so happy"
 

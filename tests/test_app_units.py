@@ -104,11 +104,13 @@ def test_queue_starts_at_most_concurrency_runs(tmp_path):
     queue.cancel(second)
     assert second.state == "stopped" and second.stop.is_set()
     first.finish("completed")
-    assert queue.ready_to_start() == []
+    assert queue.ready_to_start() == []  # its thread has not returned yet
+    first.occupies_slot = False
     queue.concurrency = 2
     third = queue.add(LiveRun(RunConfig(), tmp_path))
     fourth = queue.add(LiveRun(RunConfig(), tmp_path))
     assert queue.ready_to_start() == [third, fourth]
+    assert queue.ready_to_start() == []
 
 
 def test_live_run_folds_events_from_another_thread(tmp_path):

@@ -38,7 +38,8 @@ STATE_STYLES = {
 class RunHeader(Static):
     """Which run, its state, and where it stands (progress, ETA, lr, speed, scores)."""
 
-    def show(self, title: str, state: str, snapshot: RunSnapshot | None, error: str | None) -> None:
+    def show(self, title: str, state: str, snapshot: RunSnapshot | None, error: str | None,
+             overlay_title: str = "") -> None:
         if snapshot is None:
             self.update(Text("No run selected. Press F2 to set up an experiment and Ctrl+T to "
                              "train, or F5 to open a saved run.", style="dim"))
@@ -48,6 +49,8 @@ class RunHeader(Static):
             (title, "bold"), "  ", (state, STATE_STYLES.get(state, "")),
             f"  {snapshot.objective or ''}  {snapshot.device or ''}",
         )
+        if overlay_title:
+            line1.append(f"  overlay: {overlay_title} (c clears)", style="magenta")
         parts = [f"step {p.step}/{p.total_steps or '?'}"]
         if p.epoch is not None:
             parts.append(f"epoch {p.epoch:.2f}")
@@ -114,7 +117,7 @@ class MonitorPane(Vertical):
     def draw(self, title: str, state: str, snapshot: RunSnapshot | None, error: str | None = None,
              overlay_title: str = "", overlay: RunSnapshot | None = None) -> None:
         self._last = (title, state, snapshot, error, overlay_title, overlay)
-        self.query_one(RunHeader).show(title, state, snapshot, error)
+        self.query_one(RunHeader).show(title, state, snapshot, error, overlay_title if overlay else "")
         bar = self.query_one(ProgressBar)
         p = progress(snapshot) if snapshot is not None else None
         if p is not None and p.total_steps:

@@ -53,7 +53,7 @@ class PredictionBars(Widget):
         if not self.labels:
             return Text(self.note, style="dim")
         name_width = min(28, max(len(name) for name, _ in self.labels))
-        bar_width = max(5, self.size.width - name_width - 10)
+        bar_width = max(5, self.size.width - name_width - 9)
         out = Text.assemble(("“", "dim"), (self.text, "italic"), ("”", "dim"), "\n")
         for rank, (name, probability) in enumerate(self.labels):
             filled = probability * bar_width
@@ -62,8 +62,8 @@ class PredictionBars(Widget):
             style = "bold green" if rank == 0 else "cyan"
             label = name if len(name) <= name_width else name[: name_width - 1] + "…"
             out.append(f"{label:<{name_width}} ", style="bold" if rank == 0 else "")
-            out.append(f"{bar:<{bar_width}}", style=style)
-            out.append(f" {probability * 100:5.1f}%\n")
+            out.append(f"{probability * 100:5.1f}% ")
+            out.append(f"{bar}\n", style=style)
         out.rstrip()
         return out
 
@@ -108,7 +108,7 @@ class PromptPane(Vertical):
         self.load_error: str | None = None
         self.predict_count = 0
         self._failed_folder: str | None = None
-        self._history_texts: list[str] = []  # in the history list's order
+        self._history: list[tuple[str, Text]] = []  # (prompt, its line), newest first
 
     def compose(self) -> ComposeResult:
         yield Static(id="model-line")
@@ -248,12 +248,15 @@ class PromptPane(Vertical):
             return
         self.predict_count += 1
         bars.show(message.text, message.labels)
-        history = self.query_one("#history", OptionList)
         top = message.labels[0] if message.labels else ("?", 0.0)
-        prompt = Text.assemble(message.text, ("  → ", "dim"), (top[0], "bold"), f" {top[1] * 100:.0f}%")
-        history.add_option(Option(prompt, id=None))
-        self._history_texts.append(message.text)
+        line = Text.assemble(message.text, ("  → ", "dim"), (top[0], "bold"), f" {top[1] * 100:.0f}%")
+        # Newest first; asking again moves a prompt back to the top.
+        entries = [(t, l) for t, l in self._history if t != message.text]
+        self._history = [(message.text, line), *entries][:HISTORY_LIMIT]
+        history = self.query_one("#history", OptionList)
+        history.clear_options()
+        history.add_options([Option(l) for _, l in self._history])
 
     @on(OptionList.OptionSelected, "#history")
     def _on_history_selected(self, event: OptionList.OptionSelected) -> None:
-        self.ask(self._history_texts[event.option_index])
+        self.ask(self._history[event.option_index][0])
