@@ -236,6 +236,63 @@ def presets() -> None:
     Console().print(table)
 
 
+@app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="A sweep .toml file (see sweeps/).")],
+    runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Folder holding the runs.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; train nothing.")] = False,
+) -> None:
+    """Run a grid of settings x seeds (skipping completed runs) and write a results table."""
+    with user_errors():
+        from lcl_tui.runstore import RunStore
+        from lcl_tui.sweep import load_sweep, plan_sweep, run_sweep, write_results
+
+        loaded = load_sweep(file)
+        store = RunStore(runs_dir or Path(loaded.base.output.runs_dir))
+        plan = plan_sweep(loaded, store)
+        to_train = sum(p.action != "skip" for p in plan)
+        typer.echo(f"sweep {loaded.name}: {len(plan)} runs ({to_train} to train, "
+                   f"{len(plan) - to_train} to skip) in {store.runs_dir}")
+        if dry_run:
+            for planned in plan:
+                typer.echo(f"  {planned.action:4}  {planned.point.run_name}  ({planned.reason})")
+            return
+        quiet_libraries()
+        from lcl_tui.console import ConsoleReporter
+        from lcl_tui.events import RunStarted
+
+        class FreshReporterPerRun:
+            """A console reporter closes its bar at the end of a run; each run gets a new one."""
+
+            reporter: ConsoleReporter | None = None
+
+            def __call__(self, event) -> None:
+                if isinstance(event, RunStarted) or self.reporter is None:
+                    self.reporter = ConsoleReporter(interval=30.0)
+                self.reporter(event)
+
+        failed = 0
+        for progress in run_sweep(loaded, store, subscribers=[FreshReporterPerRun()]):
+            where = f"[{progress.index}/{progress.total}] {progress.point.run_name}"
+            if progress.kind == "skipped":
+                typer.echo(f"{where}: skipped ({progress.status})")
+            elif progress.kind == "started":
+                typer.echo(f"{where}: {'redo' if progress.status == 'redo' else 'start'} "
+                           f"({progress.point.setting.label}, seed {progress.point.seed})")
+            elif progress.error or progress.status != "completed":
+                failed += progress.status == "failed"
+                typer.echo(f"{where}: {progress.status}: {progress.error or 'no test result'}", err=True)
+            else:
+                typer.echo(f"{where}: test accuracy {progress.test_accuracy:.4f} macro-F1 "
+                           f"{progress.test_macro_f1:.4f} ({progress.seconds:.0f}s)")
+        markdown, md_path, csv_path = write_results(loaded, store)
+    typer.echo(markdown, nl=False)
+    typer.echo(f"results: {md_path} and {csv_path}")
+    if failed:
+        typer.echo(f"error: {failed} run(s) failed; run the sweep again to redo them", err=True)
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

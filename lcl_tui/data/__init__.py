@@ -26,6 +26,7 @@ from lcl_tui.data.splits import (
     stratified_subsample,
 )
 from lcl_tui.errors import DataError
+from lcl_tui.data import paper as _paper  # noqa: E402,F401  registers the paper's hub datasets
 
 __all__ = [
     "DatasetInfo",

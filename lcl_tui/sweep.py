@@ -1,0 +1,506 @@
+"""Sweeps: a grid of settings x seeds, one run each in the run store, and a results table.
+
+A sweep file is TOML:
+
+    name = "sst5-grid"            # prefix of every run name (default: the file's stem)
+    base = "quickstart"           # a preset name or a .toml file (relative to this file)
+    seeds = [1, 2, 3]             # train.seed of each run (default: the base config's)
+
+    [config]                      # settings on top of the base, laid out as in a preset
+    data.max_train_examples = 1500
+
+    [grid]                        # every combination of these values
+    loss.alpha = [0.1, 0.2, 0.7]
+    loss.temperature = [0.07, 10]
+
+    [[variants]]                  # named settings, each crossed with the grid (optional)
+    label = "lcl-separate"
+    loss.objective = "lcl"
+    model.weighting = "separate"
+
+Every (setting, seed) gets a deterministic run name, so running a sweep again skips
+the runs that completed and redoes the ones that failed, stopped or were interrupted.
+The results (mean and std of test accuracy and macro-F1 per setting over seeds) go next
+to the runs as `<name>-results.md` and `<name>-results.csv`.
+
+Nothing here imports Textual: the CLI and the app share these functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import math
+import re
+import shutil
+import statistics
+import threading
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lcl_tui.config import RunConfig, apply_overrides, load_config
+from lcl_tui.errors import ConfigError, UserError
+from lcl_tui.runstore import RUN_NAME_PATTERN, Run, RunStore
+
+SWEEP_KEYS = ("name", "description", "base", "seeds", "config", "grid", "variants")
+# Settings the sweep itself decides: the seed comes from `seeds`, the folder from the store.
+RESERVED_KEYS = ("train.seed", "output.run_name", "output.runs_dir", "name")
+MAX_RUN_NAME = 100
+
+
+@dataclass
+class Variant:
+    label: str
+    overrides: dict[str, Any]
+
+
+@dataclass
+class Sweep:
+    name: str
+    base: RunConfig
+    grid: dict[str, list[Any]]
+    variants: list[Variant]
+    seeds: list[int]
+    description: str = ""
+    source: Path | None = None
+
+
+@dataclass
+class Setting:
+    """One cell of the grid: a label for tables and the overrides that make it."""
+
+    label: str
+    slug: str
+    variant: str
+    values: dict[str, Any]  # grid key -> value
+    overrides: dict[str, Any]  # variant + grid, applied on the base
+
+
+@dataclass
+class SweepPoint:
+    setting: Setting
+    seed: int
+    run_name: str
+    config: RunConfig
+
+
+@dataclass
+class PlannedRun:
+    point: SweepPoint
+    action: str  # "run", "redo" (replaces a failed/stopped/interrupted run), "skip"
+    reason: str
+    existing: Run | None = None
+
+
+@dataclass
+class SweepProgress:
+    """What `run_sweep` yields: one per skipped run, and a start and an end per trained run."""
+
+    kind: str  # "skipped", "started", "finished"
+    index: int  # 1-based position in the plan
+    total: int
+    point: SweepPoint
+    status: str | None = None  # of the run: completed, failed, stopped, or why it was skipped
+    test_accuracy: float | None = None
+    test_macro_f1: float | None = None
+    error: str | None = None
+    seconds: float | None = None
+
+
+@dataclass
+class SettingResult:
+    setting: Setting
+    planned: int
+    accuracies: list[float] = field(default_factory=list)
+    macro_f1s: list[float] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.accuracies)
+
+    @property
+    def accuracy_mean(self) -> float | None:
+        return statistics.fmean(self.accuracies) if self.accuracies else None
+
+    @property
+    def accuracy_std(self) -> float | None:
+        return _std(self.accuracies)
+
+    @property
+    def macro_f1_mean(self) -> float | None:
+        return statistics.fmean(self.macro_f1s) if self.macro_f1s else None
+
+    @property
+    def macro_f1_std(self) -> float | None:
+        return _std(self.macro_f1s)
+
+
+def _std(values: list[float]) -> float | None:
+    # Sample standard deviation over seeds; one seed has no spread to report.
+    return statistics.stdev(values) if len(values) >= 2 else None
+
+
+# --- reading a sweep file -------------------------------------------------------------------
+
+
+def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"loss": {"alpha": 1}}` and `{"loss.alpha": 1}` both become `{"loss.alpha": 1}`."""
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{full}."))
+        else:
+            flat[full] = value
+    return flat
+
+
+def _check_keys(overrides: dict[str, Any], where: str) -> None:
+    for key in overrides:
+        if key in RESERVED_KEYS:
+            fix = "list seeds in `seeds = [...]`" if key == "train.seed" else "the sweep sets it"
+            raise ConfigError(f"{where}: '{key}' cannot be set in a sweep ({fix})")
+
+
+def _load_base(spec: Any, source: Path | None) -> RunConfig:
+    if spec is None:
+        return RunConfig()
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError("sweep 'base' must be a preset name or a .toml file")
+    if source is not None and spec.endswith(".toml"):
+        beside = source.parent / spec
+        if beside.is_file():
+            return load_config(beside)
+    return load_config(spec)
+
+
+def sweep_from_dict(raw: dict[str, Any], *, default_name: str = "sweep", source: Path | None = None) -> Sweep:
+    """A validated sweep from a parsed TOML table (see the module doc for the layout)."""
+    where = source.name if source else "sweep"
+    unknown = [key for key in raw if key not in SWEEP_KEYS]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(SWEEP_KEYS)})")
+    name = raw.get("name", default_name)
+    if not isinstance(name, str) or not RUN_NAME_PATTERN.match(name) or ".." in name or len(name) > 60:
+        raise ConfigError(f"{where}: name {name!r} must be 1-60 letters, digits, '.', '_' or '-' "
+                          "(it starts every run name)")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(f"{where}: description must be text")
+
+    base = _load_base(raw.get("base"), source)
+    inline = raw.get("config", {})
+    if not isinstance(inline, dict):
+        raise ConfigError(f"{where}: 'config' must be a table ([config])")
+    inline = flatten(inline)
+    _check_keys(inline, f"{where} [config]")
+    try:
+        base = apply_overrides(base, inline) if inline else base
+    except ConfigError as error:
+        raise ConfigError(f"{where} [config]: {error}") from None
+
+    grid_raw = raw.get("grid", {})
+    if not isinstance(grid_raw, dict):
+        raise ConfigError(f"{where}: 'grid' must be a table ([grid]) of section.key = [values]")
+    grid = flatten(grid_raw)
+    _check_keys(grid, f"{where} [grid]")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where} [grid]: {key} must be a non-empty list, e.g. {key} = [0.1, 0.5]")
+        if len({repr(v) for v in values}) != len(values):
+            raise ConfigError(f"{where} [grid]: {key} lists a value twice; list each once")
+
+    variants = _read_variants(raw.get("variants"), where)
+    seeds = raw.get("seeds", [base.train.seed])
+    if (not isinstance(seeds, list) or not seeds
+            or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)):
+        raise ConfigError(f"{where}: seeds must be a non-empty list of whole numbers, e.g. seeds = [1, 2, 3]")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{where}: seeds lists a seed twice; list each once")
+    sweep = Sweep(name=name, base=base, grid=grid, variants=variants, seeds=list(seeds),
+                  description=description, source=source)
+    expand_grid(sweep)  # every combination must make a valid config: fail now, not mid-sweep
+    return sweep
+
+
+def _read_variants(raw: Any, where: str) -> list[Variant]:
+    if raw is None:
+        return [Variant("", {})]
+    if not isinstance(raw, list) or not raw or not all(isinstance(v, dict) for v in raw):
+        raise ConfigError(f"{where}: variants must be [[variants]] tables, each with a label")
+    variants = []
+    for number, table in enumerate(raw, start=1):
+        table = dict(table)
+        label = table.pop("label", None)
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"{where}: variant {number} needs a label, e.g. label = \"lcl-separate\"")
+        overrides = flatten(table)
+        _check_keys(overrides, f"{where} variant '{label}'")
+        variants.append(Variant(label.strip(), overrides))
+    labels = [v.label for v in variants]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"{where}: two variants share a label; give each its own")
+    return variants
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    path = Path(path).expanduser()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"sweep file not found: {path}; give a .toml sweep file (see sweeps/)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the sweep file as UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML ({error}); fix the file") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    return sweep_from_dict(raw, default_name=path.stem, source=path)
+
+
+# --- expanding the grid ------------------------------------------------------------------------
+
+
+def _short_keys(keys: Sequence[str]) -> dict[str, str]:
+    """`loss.alpha` -> `alpha`, unless two keys would then read the same."""
+    last = [key.rsplit(".", 1)[-1] for key in keys]
+    return {key: (short if last.count(short) == 1 else key) for key, short in zip(keys, last)}
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
+
+
+def _slug_word(key: str, value: Any) -> str:
+    """`alpha0.2` for a number, `objective-ce` for a word."""
+    text = _slug(_format_value(value))
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return f"{key}{text}" if numeric else f"{key}-{text}"
+
+
+def _run_name(sweep_name: str, slug: str, seed: int) -> str:
+    name = "-".join(part for part in (sweep_name, slug, f"seed{seed}") if part)
+    if len(name) <= MAX_RUN_NAME:
+        return name
+    # Too long for a folder name: keep the start readable and the whole unique.
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{name[:MAX_RUN_NAME - 10].rstrip('-.')}-{digest}"
+
+
+def settings(sweep: Sweep) -> list[Setting]:
+    """Every setting, variants outermost, then the grid in its keys' order."""
+    keys = list(sweep.grid)
+    short = _short_keys(keys)
+    found: list[Setting] = []
+    for variant in sweep.variants:
+        for values in itertools.product(*(sweep.grid[key] for key in keys)):
+            chosen = dict(zip(keys, values))
+            words = [f"{short[key]}={_format_value(value)}" for key, value in chosen.items()]
+            label = " ".join(part for part in (variant.label, *words) if part) or "base"
+            slug_words = [_slug_word(short[key], value) for key, value in chosen.items()]
+            slug = "-".join(_slug(part) for part in (variant.label, *slug_words) if _slug(part))
+            found.append(Setting(label=label, slug=slug, variant=variant.label, values=chosen,
+                                 overrides={**variant.overrides, **chosen}))
+    slugs = [s.slug for s in found]
+    for setting in found:
+        if slugs.count(setting.slug) > 1:  # values that slug alike ("a/b", "a-b"): keep names apart
+            setting.slug = f"{setting.slug}-{hashlib.sha1(setting.label.encode()).hexdigest()[:6]}"
+    return found
+
+
+def expand_grid(sweep: Sweep, runs_dir: str | Path | None = None) -> list[SweepPoint]:
+    """Every (setting, seed) with its run name and validated config, seeds innermost."""
+    where = sweep.source.name if sweep.source else sweep.name
+    points = []
+    for setting in settings(sweep):
+        for seed in sweep.seeds:
+            run_name = _run_name(sweep.name, setting.slug, seed)
+            overrides = {**setting.overrides, "train.seed": seed, "output.run_name": run_name,
+                         "name": f"{sweep.name} {setting.label}"}
+            if runs_dir is not None:
+                overrides["output.runs_dir"] = str(runs_dir)
+            try:
+                config = apply_overrides(sweep.base, overrides)
+            except ConfigError as error:
+                raise ConfigError(f"{where}, setting '{setting.label}': {error}") from None
+            points.append(SweepPoint(setting=setting, seed=seed, run_name=run_name, config=config))
+    return points
+
+
+# --- planning and running ------------------------------------------------------------------------
+
+
+def _comparable(config: RunConfig) -> dict[str, Any]:
+    # The runs folder may be named differently (relative, moved); everything else must match.
+    raw = config.to_dict()
+    raw["output"] = {k: v for k, v in raw["output"].items() if k != "runs_dir"}
+    return raw
+
+
+def _first_difference(a: dict[str, Any], b: dict[str, Any]) -> str:
+    flat_a, flat_b = flatten(a), flatten(b)
+    for key in sorted(set(flat_a) | set(flat_b)):
+        if flat_a.get(key) != flat_b.get(key):
+            return key
+    return "?"
+
+
+def plan_sweep(sweep: Sweep, store: RunStore) -> list[PlannedRun]:
+    """What running the sweep now would do with each point, given the runs already there."""
+    plan = []
+    for point in expand_grid(sweep, store.runs_dir):
+        folder = store.runs_dir / point.run_name
+        if not (folder / "config.toml").is_file():
+            action = "redo" if folder.exists() else "run"
+            plan.append(PlannedRun(point, action, "damaged folder" if folder.exists() else "new"))
+            continue
+        run = Run(folder)
+        status = run.read_status().status
+        if status == "completed":
+            try:
+                saved = run.load_config()
+            except UserError:
+                plan.append(PlannedRun(point, "redo", "completed but its config is unreadable", run))
+                continue
+            if _comparable(saved) != _comparable(point.config):
+                key = _first_difference(_comparable(saved), _comparable(point.config))
+                raise ConfigError(
+                    f"run {point.run_name} in {store.runs_dir} was made with other settings ({key} "
+                    f"differs); give the sweep a new name or remove that run")
+            plan.append(PlannedRun(point, "skip", "completed", run))
+        elif status == "running":
+            plan.append(PlannedRun(point, "skip", "running in another process", run))
+        else:
+            plan.append(PlannedRun(point, "redo", status, run))
+    return plan
+
+
+def run_sweep(sweep: Sweep, store: RunStore, subscribers: Sequence[Callable] = (),
+              stop: threading.Event | None = None) -> Iterator[SweepProgress]:
+    """Train every planned run in turn, yielding progress; the caller drives the iterator.
+
+    A run that fails (or cannot start: a missing dataset) is reported and the sweep goes
+    on. Setting `stop` ends the current run as stopped and the sweep after it.
+    """
+    from lcl_tui.training import train
+
+    stop = stop or threading.Event()
+    plan = plan_sweep(sweep, store)
+    total = len(plan)
+    for index, planned in enumerate(plan, start=1):
+        point = planned.point
+        if stop.is_set():
+            return
+        if planned.action == "skip":
+            yield SweepProgress("skipped", index, total, point, status=planned.reason)
+            continue
+        if planned.action == "redo":
+            # The deterministic name must be free: the old attempt gives way to the new one.
+            shutil.rmtree(store.runs_dir / point.run_name, ignore_errors=True)
+        yield SweepProgress("started", index, total, point, status=planned.action)
+        began = time.monotonic()
+        try:
+            result = train(point.config, store=store, stop=stop, subscribers=subscribers)
+        except UserError as error:
+            yield SweepProgress("finished", index, total, point, status="failed", error=str(error),
+                                seconds=time.monotonic() - began)
+            continue
+        test = result.test
+        yield SweepProgress(
+            "finished", index, total, point, status=result.status, error=result.error,
+            test_accuracy=test.accuracy if test else None, test_macro_f1=test.macro_f1 if test else None,
+            seconds=time.monotonic() - began)
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+def collect_results(sweep: Sweep, store: RunStore) -> list[SettingResult]:
+    """Per setting, the test metrics of its completed runs (a run's test at its best checkpoint)."""
+    by_setting: dict[str, SettingResult] = {}
+    for point in expand_grid(sweep, store.runs_dir):
+        result = by_setting.setdefault(point.setting.slug, SettingResult(point.setting, planned=0))
+        result.planned += 1
+        run = Run(store.runs_dir / point.run_name)
+        if not run.config_path.is_file() or run.read_status().status != "completed":
+            continue
+        test = run.snapshot().test_eval
+        if test is not None:
+            result.accuracies.append(test.accuracy)
+            result.macro_f1s.append(test.macro_f1)
+    return list(by_setting.values())
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _mean_std(mean: float | None, std: float | None) -> str:
+    if mean is None:
+        return "-"
+    return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
+
+
+def results_table(results: Sequence[SettingResult]) -> str:
+    """A Markdown table: test accuracy and macro-F1 (%, mean ± std over seeds) per setting."""
+    lines = ["| setting | n | test accuracy (%) | test macro-F1 (%) |", "|---|---|---|---|"]
+    for result in results:
+        n = f"{result.n}/{result.planned}" if result.n != result.planned else str(result.n)
+        lines.append(f"| {result.setting.label} | {n} | "
+                     f"{_mean_std(result.accuracy_mean, result.accuracy_std)} | "
+                     f"{_mean_std(result.macro_f1_mean, result.macro_f1_std)} |")
+    return "\n".join(lines) + "\n"
+
+
+def results_csv(results: Sequence[SettingResult]) -> str:
+    """The same numbers as fractions, one column per grid key, for plotting."""
+    keys: list[str] = []
+    for result in results:
+        keys.extend(k for k in result.setting.values if k not in keys)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["setting", "variant", *keys, "n", "planned", "accuracy_mean", "accuracy_std",
+                     "macro_f1_mean", "macro_f1_std"])
+
+    def number(value: float | None) -> str:
+        return "" if value is None or not math.isfinite(value) else f"{value:.4f}"
+
+    for result in results:
+        values = [_format_value(result.setting.values[k]) if k in result.setting.values else ""
+                  for k in keys]
+        writer.writerow([result.setting.label, result.setting.variant, *values, result.n, result.planned,
+                         number(result.accuracy_mean), number(result.accuracy_std),
+                         number(result.macro_f1_mean), number(result.macro_f1_std)])
+    return buffer.getvalue()
+
+
+def results_paths(sweep: Sweep, store: RunStore) -> tuple[Path, Path]:
+    return (store.runs_dir / f"{sweep.name}-results.md", store.runs_dir / f"{sweep.name}-results.csv")
+
+
+def write_results(sweep: Sweep, store: RunStore) -> tuple[str, Path, Path]:
+    """Write the Markdown and CSV tables next to the runs; returns (markdown, md path, csv path)."""
+    from lcl_tui.atomic import atomic_write_text
+
+    results = collect_results(sweep, store)
+    heading = f"# Sweep {sweep.name}\n\n" + (f"{sweep.description}\n\n" if sweep.description else "")
+    seeds = ", ".join(str(s) for s in sweep.seeds)
+    markdown = results_table(results)
+    md_path, csv_path = results_paths(sweep, store)
+    store.runs_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(md_path, f"{heading}Seeds: {seeds}. Test split, at the best-validation checkpoint.\n\n"
+                               f"{markdown}")
+    atomic_write_text(csv_path, results_csv(results))
+    return markdown, md_path, csv_path
