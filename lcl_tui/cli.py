@@ -61,6 +61,26 @@ def quiet_libraries() -> None:
         datasets.logging.set_verbosity_error()
 
 
+def stop_on_signals():
+    """Ctrl-C or SIGTERM (a batch scheduler's pre-emption) stops after the current step,
+    keeping a checkpoint to `--resume` from; a second Ctrl-C aborts at once."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        typer.echo("stopping after this step (Ctrl-C again to abort)", err=True)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+    return stop
+
+
 @app.callback(invoke_without_command=True)
 def open_app(
     ctx: typer.Context,
@@ -91,41 +111,42 @@ def open_app(
 
 @app.command()
 def train(
-    preset: Annotated[str, typer.Argument(help="A preset name (`lcl-tui presets`) or a .toml file.")],
+    preset: Annotated[Optional[str], typer.Argument(help="A preset name (`lcl-tui presets`) or a .toml file.")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="Override a setting: section.key=value.")] = [],  # noqa: B006
     runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Folder holding the runs.")] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many optimiser steps.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Random seed.")] = None,
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = None,
-    resume: Annotated[Optional[str], typer.Option(help="Continue this run from its last checkpoint.")] = None,
+    resume: Annotated[Optional[str], typer.Option(help="Continue this run (id or folder) from its last checkpoint.")] = None,
     json_lines: Annotated[bool, typer.Option("--json", help="Print every event as a JSON line.")] = False,
 ) -> None:
-    """Train one run headless and print its test accuracy."""
+    """Train one run headless (or --resume one) and print its test accuracy."""
     with user_errors():
-        from lcl_tui.config import apply_overrides, load_config, parse_overrides
-
-        overrides = parse_overrides(set_)
-        if runs_dir is not None:
-            overrides["output.runs_dir"] = str(runs_dir)
-        if max_steps is not None:
-            overrides["train.max_steps"] = max_steps
-        if seed is not None:
-            overrides["train.seed"] = seed
-        if device is not None:
-            overrides["train.device"] = device
-        config = load_config(preset)
-        config = apply_overrides(config, overrides) if overrides else config
+        if resume is not None:
+            if preset is not None or set_ or max_steps is not None or seed is not None or device is not None:
+                raise UserError("--resume continues a run with its own config; drop the preset and the overrides")
+        elif preset is None:
+            raise UserError("give a preset name or .toml file (see `lcl-tui presets`), or --resume RUN")
         quiet_libraries()
         from lcl_tui.console import ConsoleReporter
-        from lcl_tui.training import train as run_training
 
         reporter = ConsoleReporter(json_lines=json_lines)
+        stop = stop_on_signals()
         if resume is not None:
             from lcl_tui.resume import resume_training
 
-            result = resume_training(resume, runs_dir or Path(config.output.runs_dir), subscribers=[reporter])
+            result = resume_training(resume, runs_dir or DEFAULT_RUNS_DIR, subscribers=[reporter], stop=stop)
         else:
-            result = run_training(config, subscribers=[reporter])
+            from lcl_tui.config import apply_overrides, load_config, parse_overrides
+            from lcl_tui.training import train as run_training
+
+            overrides = parse_overrides(set_)
+            for key, value in (("output.runs_dir", runs_dir and str(runs_dir)), ("train.max_steps", max_steps),
+                               ("train.seed", seed), ("train.device", device)):
+                if value is not None:
+                    overrides[key] = value
+            config = load_config(preset, overrides)
+            result = run_training(config, subscribers=[reporter], stop=stop)
         reporter.close()
     typer.echo(f"run: {result.run.path}")
     if result.status == "failed":
