@@ -318,7 +318,12 @@ def presets_dir() -> Path:
 
 def list_presets() -> list[tuple[str, RunConfig]]:
     """Every preset by name, with its config; a broken preset file raises ConfigError."""
-    return [(path.stem, load_config(path)) for path in sorted(presets_dir().glob("*.toml"))]
+    return [(path.stem, load_config(path)) for path in preset_paths()]
+
+
+def preset_paths() -> list[Path]:
+    """Preset files, top level first, then subfolders (`presets/paper/`); names are file stems."""
+    return sorted(presets_dir().rglob("*.toml"), key=lambda p: (len(p.relative_to(presets_dir()).parts), p))
 
 
 def resolve_preset_path(name_or_path: str) -> Path:
@@ -328,8 +333,8 @@ def resolve_preset_path(name_or_path: str) -> Path:
         if not path.is_file():
             raise ConfigError(f"config file not found: {name_or_path} (give a .toml file or a preset name; see `lcl-tui presets`)")
         return path
-    candidate = presets_dir() / f"{name_or_path}.toml"
-    if candidate.is_file():
+    candidate = next((p for p in preset_paths() if p.stem == name_or_path), None)
+    if candidate is not None:
         return candidate
     known = ", ".join(sorted(p.stem for p in presets_dir().glob("*.toml"))[:12])
     raise ConfigError(f"unknown preset '{name_or_path}' (see `lcl-tui presets`; e.g. {known})")

@@ -293,3 +293,70 @@ def test_ag_news_single_text_column_from_fancyzhx(hub):
 
 def test_clean_ed_text():
     assert clean_ed_text("I was scared_comma_ really  scared") == "I was scared, really scared"
+
+
+# --- presets for every cell of the paper's Tables 1 and 2 -----------------------------------------
+
+BERT, ELECTRA, MBERT = "bert-base-uncased", "google/electra-base-discriminator", "bert-base-multilingual-cased"
+TABLE_1 = {"ed": "empathetic-dialogues", "goemotions": "goemotions-first", "emoint": "emoint",
+           "sst5": "sst-5", "sst2": "sst-2"}
+TABLE_1_ROWS = [("bert", BERT, "ce"), ("electra", ELECTRA, "ce"), ("electra", ELECTRA, "scl"),
+                ("electra", ELECTRA, "lcl")]
+TABLE_2 = {"agnews": "ag-news", "twitter": "twitter-sentiment"}
+TABLE_2_ROWS = [("bert", BERT, "ce"), ("electra", ELECTRA, "lcl")]
+
+
+def paper_cells() -> list[tuple[str, str, str, str]]:
+    """(preset, dataset, model, objective) for every cell of Tables 1 and 2."""
+    cells = [(f"paper-{short}-{key}-{objective}", dataset, model, objective)
+             for short, dataset in TABLE_1.items() for key, model, objective in TABLE_1_ROWS]
+    cells += [(f"paper-{short}-{key}-{objective}", dataset, model, objective)
+              for short, dataset in TABLE_2.items() for key, model, objective in TABLE_2_ROWS]
+    # ParsiNLU: mBERT in both rows ("We used mBERT to train the Persian dataset").
+    cells += [("paper-parsinlu-mbert-ce", "parsinlu-sentiment", MBERT, "ce"),
+              ("paper-parsinlu-mbert-lcl", "parsinlu-sentiment", MBERT, "lcl")]
+    return cells
+
+
+def test_every_table_cell_has_a_preset_with_the_papers_hyperparameters():
+    from lcl_tui.config import list_presets
+
+    presets = dict(list_presets())
+    for name, dataset, model, objective in paper_cells():
+        assert name in presets, f"no preset for {name}"
+        config = presets[name]
+        assert (config.data.dataset, config.model.name, config.loss.objective) == (dataset, model, objective)
+        assert (config.optim.lr, config.optim.weight_decay, config.train.epochs, config.train.batch_size) == \
+            (2e-5, 0.01, 5, 10)
+        assert config.loss.alpha == (0.1 if dataset.startswith("goemotions") else 0.5)
+        assert config.loss.temperature == (0.1 if dataset == "sst-5" else 0.3)
+        if objective != "ce":
+            assert config.train.views == "dropout"
+        if objective == "lcl":
+            assert config.model.weighting == "separate"
+
+
+def test_presets_validate_have_unique_names_and_resolve_by_name():
+    from lcl_tui.config import list_presets, load_config, preset_paths
+
+    stems = [path.stem for path in preset_paths()]
+    assert len(stems) == len(set(stems)), "two preset files share a name"
+    presets = list_presets()  # loading validates every preset
+    for name, config in presets:
+        assert config.name == name
+    assert load_config("paper-ed-electra-lcl").data.dataset == "empathetic-dialogues"
+    baselines = {name: config.model.architecture for name, config in presets if name.endswith(("-rnn", "-gru"))}
+    assert {"paper-ed-rnn", "paper-ed-gru", "trec-50-rnn", "trec-50-gru",
+            "movie-snippets-5-rnn", "movie-snippets-5-gru"} <= set(baselines)
+    assert all(arch == name.rsplit("-", 1)[1] for name, arch in baselines.items())
+
+
+def test_paper_presets_are_listed_by_the_cli():
+    from typer.testing import CliRunner
+
+    from lcl_tui.cli import app
+
+    result = CliRunner().invoke(app, ["presets"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0
+    for name, *_ in paper_cells():
+        assert name in result.output
