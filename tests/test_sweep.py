@@ -1,0 +1,261 @@
+"""Sweeps: reading sweep files, expanding the grid, running it, resuming, results tables."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from typer.testing import CliRunner
+
+from lcl_tui.config import save_config
+from lcl_tui.errors import ConfigError
+from lcl_tui.runstore import Run, RunStore
+from lcl_tui.sweep import (
+    Setting,
+    SettingResult,
+    collect_results,
+    expand_grid,
+    load_sweep,
+    plan_sweep,
+    results_csv,
+    results_table,
+    run_sweep,
+    sweep_from_dict,
+)
+
+# --- reading and expanding -------------------------------------------------------------------------
+
+
+def test_grid_variants_and_seeds_expand_to_named_validated_configs():
+    sweep = sweep_from_dict({
+        "name": "grid",
+        "seeds": [1, 2],
+        "config": {"data": {"dataset": "trec-50"}, "loss.alpha": 0.3},
+        "grid": {"loss": {"temperature": [0.1, 10]}, "train.batch_size": [8, 32]},
+        "variants": [{"label": "lcl", "loss": {"objective": "lcl"}}, {"label": "scl", "loss.objective": "scl"}],
+    })
+    points = expand_grid(sweep)
+    assert len(points) == 2 * 2 * 2 * 2
+    first = points[0]
+    assert first.run_name == "grid-lcl-temperature0.1-batch_size8-seed1"
+    assert first.setting.label == "lcl temperature=0.1 batch_size=8"
+    config = first.config
+    assert (config.loss.objective, config.loss.temperature, config.train.batch_size, config.train.seed) == \
+        ("lcl", 0.1, 8, 1)
+    assert config.loss.alpha == 0.3 and config.data.dataset == "trec-50"
+    assert config.output.run_name == first.run_name
+    assert len({p.run_name for p in points}) == len(points)
+    assert [p.seed for p in points[:2]] == [1, 2]  # seeds innermost
+    assert expand_grid(sweep)[5].run_name == points[5].run_name  # deterministic
+
+
+def test_word_values_and_overlong_names_stay_valid_folder_names():
+    sweep = sweep_from_dict({"name": "n", "grid": {"data.dataset": ["trec-50", "/some/where/data.csv"],
+                                                   "model.name": ["x" * 120]}})
+    names = [p.run_name for p in expand_grid(sweep)]
+    assert names[0].startswith("n-dataset-trec-50-name-xxx")
+    assert all(len(name) <= 100 for name in names) and len(set(names)) == 2
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    ({"grid": {"loss.alpha": []}}, "non-empty list"),
+    ({"grid": {"loss.alpha": 0.5}}, "non-empty list"),
+    ({"grid": {"loss.alpha": [0.1, 0.1]}}, "twice"),
+    ({"grid": {"train.seed": [1, 2]}}, "seeds = [...]"),
+    ({"config": {"output": {"runs_dir": "x"}}}, "output.runs_dir"),
+    ({"seeds": [1, 1]}, "twice"),
+    ({"seeds": []}, "non-empty list"),
+    ({"seeds": ["a"]}, "whole numbers"),
+    ({"grids": {}}, "unknown key 'grids'"),
+    ({"name": "a/b"}, "name"),
+    ({"variants": [{"loss.objective": "ce"}]}, "needs a label"),
+    ({"variants": [{"label": "a"}, {"label": "a"}]}, "share a label"),
+    ({"grid": {"loss.alpha": [0.5, 2.0]}}, "setting 'alpha=2.0': loss.alpha must be in [0, 1]"),
+    ({"grid": {"loss.nope": [1]}}, "unknown config key 'loss.nope'"),
+    ({"base": "no-such-preset"}, "unknown preset"),
+])
+def test_bad_sweeps_are_one_line_errors_naming_the_fix(raw, fragment):
+    with pytest.raises(ConfigError) as caught:
+        sweep_from_dict(raw)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_sweep_file_base_preset_and_missing_file(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('base = "trec-50-lcl"\nseeds = [3]\n[grid]\nloss.alpha = [0.2]\n')
+    sweep = load_sweep(path)
+    assert sweep.name == "s" and sweep.base.data.dataset == "trec-50"
+    assert expand_grid(sweep)[0].config.loss.alpha == 0.2
+    with pytest.raises(ConfigError, match="sweep file not found"):
+        load_sweep(tmp_path / "missing.toml")
+    path.write_text("name = [")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_sweep(path)
+
+
+def test_the_papers_sst5_grid_expands_to_45_valid_settings():
+    from lcl_tui.config import presets_dir
+
+    sweep = load_sweep(presets_dir().parent / "sweeps" / "paper-sst5-grid.toml")
+    points = expand_grid(sweep)
+    assert len(points) == 3 * 5 * 3
+    best = [p for p in points if p.setting.values == {"loss.alpha": 0.2, "loss.temperature": 10,
+                                                      "train.batch_size": 32}]
+    assert len(best) == 1 and best[0].config.model.name == "google/electra-base-discriminator"
+
+
+def test_committed_sweep_files_all_load():
+    from lcl_tui.config import presets_dir
+
+    files = sorted((presets_dir().parent / "sweeps").glob("*.toml"))
+    assert {"results-trec50.toml", "results-movie5.toml"} <= {f.name for f in files}
+    for path in files:
+        assert expand_grid(load_sweep(path))
+
+
+# --- results tables --------------------------------------------------------------------------------
+
+
+def test_results_table_mean_std_and_partial_counts():
+    done = SettingResult(Setting("lcl", "lcl", "lcl", {}, {}), planned=3,
+                         accuracies=[0.5, 0.6, 0.7], macro_f1s=[0.4, 0.4, 0.4])
+    partial = SettingResult(Setting("ce", "ce", "ce", {}, {}), planned=3, accuracies=[0.55], macro_f1s=[0.5])
+    empty = SettingResult(Setting("scl", "scl", "scl", {}, {}), planned=3)
+    table = results_table([done, partial, empty])
+    assert "| lcl | 3 | 60.0 ± 10.0 | 40.0 ± 0.0 |" in table
+    assert "| ce | 1/3 | 55.0 | 50.0 |" in table
+    assert "| scl | 0/3 | - | - |" in table
+    rows = results_csv([done, partial]).splitlines()
+    assert rows[0].startswith("setting,variant,n,planned,accuracy_mean")
+    assert rows[1] == "lcl,lcl,3,3,0.6000,0.1000,0.4000,0.0000"
+    assert rows[2] == "ce,ce,1,3,0.5500,,0.5000,"
+
+
+# --- running and resuming ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_sweep(tmp_path, tiny):
+    """2 settings x 2 seeds of one short epoch each on the tiny model."""
+    save_config(tiny(train__epochs=1), tmp_path / "base.toml")
+    path = tmp_path / "small.toml"
+    path.write_text('name = "small"\nbase = "base.toml"\nseeds = [1, 2]\n'
+                    '[grid]\nloss.objective = ["ce", "lcl"]\n')
+    return load_sweep(path), RunStore(tmp_path / "sweep-runs")
+
+
+def kinds(progress) -> list[tuple[str, str]]:
+    return [(p.kind, p.point.run_name) for p in progress]
+
+
+def test_small_grid_end_to_end_then_resume(small_sweep, tmp_path):
+    sweep, store = small_sweep
+    events = []
+    progress = list(run_sweep(sweep, store, subscribers=[events.append]))
+    finished = [p for p in progress if p.kind == "finished"]
+    assert [p.kind for p in progress] == ["started", "finished"] * 4
+    assert all(p.status == "completed" and p.test_accuracy is not None for p in finished)
+    assert sorted(r.run_id for r in store.runs()) == sorted(p.point.run_name for p in finished)
+    assert any(type(e).__name__ == "RunStarted" for e in events)
+
+    results = collect_results(sweep, store)
+    assert [(r.setting.label, r.n) for r in results] == [("objective=ce", 2), ("objective=lcl", 2)]
+    by_run = {p.point.run_name: p.test_accuracy for p in finished}
+    ce_runs = [by_run[f"small-objective-ce-seed{s}"] for s in (1, 2)]
+    assert results[0].accuracy_mean == pytest.approx(sum(ce_runs) / 2)
+
+    # Rerunning skips everything that completed.
+    again = list(run_sweep(sweep, store))
+    assert [p.kind for p in again] == ["skipped"] * 4
+
+    # A deleted run and a failed one are redone; the others are kept as they were.
+    import shutil
+
+    shutil.rmtree(store.runs_dir / "small-objective-ce-seed2")
+    failed = Run(store.runs_dir / "small-objective-lcl-seed1")
+    failed.write_status("failed", error="boom")
+    kept = Run(store.runs_dir / "small-objective-lcl-seed2").metrics_path.read_text()
+    plan = {p.point.run_name: p.action for p in plan_sweep(sweep, store)}
+    assert plan == {"small-objective-ce-seed1": "skip", "small-objective-ce-seed2": "run",
+                    "small-objective-lcl-seed1": "redo", "small-objective-lcl-seed2": "skip"}
+    redone = list(run_sweep(sweep, store))
+    assert [k for k in kinds(redone) if k[0] == "started"] == [
+        ("started", "small-objective-ce-seed2"), ("started", "small-objective-lcl-seed1")]
+    assert Run(store.runs_dir / "small-objective-lcl-seed1").read_status().status == "completed"
+    assert Run(store.runs_dir / "small-objective-lcl-seed2").metrics_path.read_text() == kept
+    assert not (store.runs_dir / "small-objective-lcl-seed1-2").exists()
+    assert all(r.n == 2 for r in collect_results(sweep, store))
+
+
+def test_a_completed_run_made_with_other_settings_is_not_silently_reused(small_sweep, tmp_path):
+    sweep, store = small_sweep
+    point = expand_grid(sweep, store.runs_dir)[0]
+    run = store.create_run(point.config.replace(**{"optim.lr": 0.5}))
+    run.write_status("completed")
+    with pytest.raises(ConfigError, match="optim.lr differs"):
+        plan_sweep(sweep, store)
+
+
+def test_stop_ends_the_sweep_before_the_next_run(small_sweep):
+    sweep, store = small_sweep
+    stop = threading.Event()
+    stop.set()
+    assert list(run_sweep(sweep, store, stop=stop)) == []
+
+
+def test_a_run_that_cannot_start_is_reported_and_the_sweep_goes_on(tmp_path, tiny):
+    sweep = sweep_from_dict({"name": "bad", "seeds": [1],
+                             "grid": {"data.dataset": [str(tmp_path / "missing.csv"), tiny().data.dataset]},
+                             "config": {"model.name": tiny().model.name, "train.epochs": 1,
+                                        "train.device": "cpu", "data.max_length": 16}})
+    progress = [p for p in run_sweep(sweep, RunStore(tmp_path / "r")) if p.kind == "finished"]
+    assert progress[0].status == "failed" and "file not found" in progress[0].error
+    assert progress[1].status == "completed"
+
+
+# --- the command -----------------------------------------------------------------------------------------
+
+
+def test_cli_sweep_dry_run_then_run_writes_tables(small_sweep, tmp_path):
+    from lcl_tui.cli import app
+
+    sweep, store = small_sweep
+    runner = CliRunner()
+    dry = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "4 runs (4 to train, 0 to skip)" in dry.output and "small-objective-lcl-seed2" in dry.output
+    assert not store.runs_dir.exists() or not list(store.runs())
+
+    result = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir)])
+    assert result.exit_code == 0, result.output
+    assert "| objective=ce | 2 |" in result.output
+    markdown = (store.runs_dir / "small-results.md").read_text()
+    assert "| objective=lcl | 2 |" in markdown
+    csv_rows = (store.runs_dir / "small-results.csv").read_text().splitlines()
+    assert csv_rows[0].split(",")[:3] == ["setting", "variant", "loss.objective"] and len(csv_rows) == 3
+
+    again = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir)])
+    assert again.exit_code == 0 and "4 to skip" in again.output
+
+
+def test_cli_sweep_errors_are_one_line(tmp_path):
+    from lcl_tui.cli import app
+
+    path = tmp_path / "bad.toml"
+    path.write_text("[grid]\nloss.alpha = 3\n")
+    result = CliRunner().invoke(app, ["sweep", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0 and "must be a non-empty list" in result.output
+
+
+def test_status_json_is_what_resume_reads(small_sweep):
+    # The resume logic trusts status.json; a run killed mid-way reads as interrupted and is redone.
+    sweep, store = small_sweep
+    point = expand_grid(sweep, store.runs_dir)[0]
+    run = store.create_run(point.config)
+    raw = json.loads(run.status_path.read_text())
+    raw["pid"] = 2 ** 22 + 12345  # no such process
+    run.status_path.write_text(json.dumps(raw))
+    assert run.read_status().status == "interrupted"
+    assert plan_sweep(sweep, store)[0].action == "redo"
