@@ -53,9 +53,10 @@ def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_text(path, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
 
 
-def append_line(path: Path, line: str) -> None:
-    """Append one line and flush it to disk; a torn last line is skipped by readers."""
+def append_line(path: Path, line: str, durable: bool = True) -> None:
+    """Append one line; `durable` also forces it to disk. Readers skip a torn last line."""
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(line.rstrip("\n") + "\n")
         handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            os.fsync(handle.fileno())

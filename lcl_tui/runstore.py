@@ -175,7 +175,9 @@ class Run:
 
     # --- events --------------------------------------------------------------------------
     def append_event(self, event: Event) -> None:
-        append_line(self.metrics_path, json.dumps(event.to_dict(), ensure_ascii=False))
+        # Step events come many a second on a GPU: flushed, but only the rarer ones are fsynced.
+        append_line(self.metrics_path, json.dumps(event.to_dict(), ensure_ascii=False),
+                    durable=event.kind != "step")
 
     def read_events(self) -> list[Event]:
         """Every complete event line; a torn last line (a kill mid-write) is skipped."""
