@@ -180,8 +180,19 @@ def _coerce(key: str, value: Any, annotation: Any) -> Any:
             return int(value)
         raise ConfigError(f"{key} must be a whole number (got {value!r})")
     if isinstance(value, str):
-        return value
+        return _check_text(key, value)
     raise ConfigError(f"{key} must be text (got {value!r})")
+
+
+def _check_text(key: str, value: str) -> str:
+    # A byte that is not UTF-8 on the command line arrives as a lone surrogate; it could not
+    # be saved in the run's config.toml.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{key} holds bytes that are not UTF-8 text ({value!r}); retype it as UTF-8 "
+                          "(or rename the file)") from None
+    return value
 
 
 def config_from_dict(raw: dict[str, Any], base: RunConfig | None = None) -> RunConfig:
@@ -193,7 +204,7 @@ def config_from_dict(raw: dict[str, Any], base: RunConfig | None = None) -> RunC
         if key in TOP_LEVEL_KEYS:
             if not isinstance(value, str):
                 raise ConfigError(f"{key} must be text (got {value!r})")
-            top[key] = value
+            top[key] = _check_text(key, value)
             continue
         if key not in SECTIONS:
             known = ", ".join([*TOP_LEVEL_KEYS, *SECTIONS])
