@@ -272,19 +272,28 @@ class RunStore:
             f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{_slug(config.name)}"
         )
         check_run_name(base)
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
         for attempt in range(1000):
             name = base if attempt == 0 else f"{base}-{attempt + 1}"
             path = self.runs_dir / name
             try:
+                self.runs_dir.mkdir(parents=True, exist_ok=True)
                 path.mkdir()
             except FileExistsError:
-                continue
+                if self.runs_dir.is_dir():
+                    continue
+                raise self._unusable(FileExistsError(17, "it is a file, not a folder")) from None
+            except OSError as error:
+                raise self._unusable(error) from None
             run = Run(path)
             atomic_write_text(run.config_path, config.to_toml())
             run.write_status("running")
             return run
         raise ConfigError(f"too many runs named {base!r}; set output.run_name to another name")
+
+    def _unusable(self, error: OSError) -> ConfigError:
+        reason = error.strerror or str(error)
+        return ConfigError(f"cannot make a run folder in {self.runs_dir} ({reason}); set output.runs_dir "
+                           "(or --runs-dir) to a folder you can write")
 
     def runs(self) -> list[Run]:
         if not self.runs_dir.is_dir():
