@@ -153,3 +153,9 @@ def test_runs_are_listed_and_found_by_id_prefix(tiny):
     assert store.open(result.run.run_id[:10]).path == result.run.path
     summary = store.runs()[0].summary()
     assert summary.status == "completed" and summary.objective == "lcl (shared)"
+
+
+def test_bf16_autocast_trains(tiny):
+    # The mixed-precision path, on the CPU here (CUDA picks bf16 or fp16 itself with `auto`).
+    result = train(tiny(train__mixed_precision="bf16", loss__objective="lcl"))
+    assert result.status == "completed" and result.test.accuracy >= 0.55
