@@ -261,6 +261,11 @@ def finalize_splits(source: SourceData | DatasetSplits, config) -> DatasetSplits
     elif validation is None:
         train, validation = stratified_split(train, len(names), [config.validation_fraction], seed)
     if len(test) == 0:
+        pool = len(train) + len(validation)
+        if len(names) * 2 > pool >= 10:
+            # Most classes have one example: usually data.label_column names a text column.
+            raise DataError(f"'{name}' has {len(names)} classes in {pool} examples, most with a single "
+                            f"example; check that data.label_column names the label column")
         raise DataError(f"'{name}' has too few examples ({len(train) + len(validation)}) to hold out a "
                         f"test split; add more rows or give a folder with a test file")
     if len(validation) == 0 and config.validation_fraction > 0:
