@@ -171,7 +171,12 @@ def predict(
         if top_k < 1:
             raise UserError(f"--top-k must be >= 1 (got {top_k})")
         if texts == ["-"]:
-            texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+            texts = [line for line in raw.decode("utf-8", errors="replace").splitlines() if line.strip()]
+            if not texts:
+                raise UserError("no texts to classify on stdin; give one text per line")
+        # Arguments that were not UTF-8 arrive as lone surrogates: show them as "?".
+        texts = [text.encode("utf-8", "replace").decode("utf-8") for text in texts]
         quiet_libraries()
         from lcl_tui.models import CHECKPOINT_META
         from lcl_tui.predict import Predictor

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from lcl_tui.batching import collate, encode_texts
-from lcl_tui.errors import UserError
+from lcl_tui.errors import ModelError, UserError
 from lcl_tui.models import load_checkpoint
 from lcl_tui.runstore import Run
 
@@ -24,8 +24,16 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, folder: Path, device: str = "cpu") -> Predictor:
-        model, tokenizer, meta = load_checkpoint(Path(folder), device=device)
-        return cls(model, tokenizer, meta, Path(folder), device)
+        folder = Path(folder)
+        try:
+            model, tokenizer, meta = load_checkpoint(folder, device=device)
+        except UserError:
+            raise
+        except Exception as error:  # a truncated or edited file: one line, not a traceback
+            detail = " ".join(str(error).split())[:160] or type(error).__name__
+            raise ModelError(f"checkpoint {folder} is damaged ({detail}); use another checkpoint "
+                             "of the run") from None
+        return cls(model, tokenizer, meta, folder, device)
 
     @classmethod
     def from_run(cls, run: Run, device: str = "cpu") -> Predictor:
@@ -36,6 +44,10 @@ class Predictor:
 
     @torch.no_grad()
     def probabilities(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        if not texts:
+            return torch.zeros((0, len(self.label_names)))
+        # Bytes that were not UTF-8 arrive as lone surrogates, which the tokenizer refuses: "?".
+        texts = [text.encode("utf-8", "replace").decode("utf-8") for text in texts]
         texts = [text if text.strip() else " " for text in texts]
         encoded = encode_texts(self.tokenizer, texts, [0] * len(texts), self.max_length)
         rows = []
