@@ -143,6 +143,7 @@ def test_goemotions_single_drops_multi_label_and_neutral(goemotions):
     assert splits.num_labels == 27 and "neutral" not in splits.label_names
     assert len(splits.test) == 27 * 2
     assert not any("multi" in t or "neutral" in t for t in splits.train.texts + splits.test.texts)
+    assert f"left out {3 * (27 + 5)} multi-label or neutral" in " ".join(splits.warnings)
 
 
 # --- EmoInt and Twitter sentiment --------------------------------------------------------------

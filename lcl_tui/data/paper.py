@@ -229,6 +229,7 @@ def _goemotions(mode: str) -> SourceData:
         raise DataError(f"'{dataset_id}' labels have no 'neutral' ({len(names)} names); the hub layout changed")
     label_names = names if mode == "first" else [n for n in names if n != "neutral"]
     parts: dict[str, Rows] = {}
+    left_out = 0
     for role in ("train", "validation", "test"):
         split = split_of(splits, role)
         if split is None:
@@ -246,8 +247,11 @@ def _goemotions(mode: str) -> SourceData:
                 label = names[ids[0]] if len(ids) == 1 and names[ids[0]] != "neutral" else None
             if label is not None or mode == "first":
                 rows.append((_text(text), label))
+            else:
+                left_out += 1
         parts[role] = rows
-    return build_source(name, label_names, parts)
+    warnings = [f"'{name}': left out {left_out} multi-label or neutral comment(s)"] if left_out else []
+    return build_source(name, label_names, parts, warnings)
 
 
 def load_goemotions_first(config=None) -> SourceData:
