@@ -35,7 +35,7 @@ FINISHED_STATUSES = ("completed", "stopped", "failed")
 
 def check_run_name(name: str, key: str = "run name") -> str:
     """Run names become folder names: no separators, no `..`, nothing hidden."""
-    if not RUN_NAME_PATTERN.match(name) or ".." in name:
+    if not RUN_NAME_PATTERN.fullmatch(name) or ".." in name:
         raise ConfigError(
             f"{key} {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
             "(at most 100, not starting with '.' and without '..')"
