@@ -210,7 +210,11 @@ class Run:
             raw = json.loads((self.path / f"{name}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        folder = self.checkpoints_dir / Path(str(raw.get("checkpoint", ""))).name
+        name = raw.get("checkpoint") if isinstance(raw, dict) else None
+        # Only a folder directly inside checkpoints/: never `..`, never a path elsewhere.
+        if not isinstance(name, str) or name != Path(name).name or name in ("", ".", ".."):
+            return None
+        folder = self.checkpoints_dir / name
         return folder if (folder / "lcl_tui.json").is_file() else None
 
     def set_pointer(self, name: str, folder: Path, **extra: Any) -> None:
@@ -302,12 +306,21 @@ class RunStore:
         return [Run(p) for p in sorted(found, key=lambda p: p.name)]
 
     def open(self, id_or_path: str | Path) -> Run:
-        """A run by folder path or by id (its folder name); a unique id prefix also works."""
+        """A run by id (its folder name in the runs folder; a unique prefix also works) or by a
+        folder path, written as a path (`runs/x`, `./x`, `/abs/x`, `~/x`).
+
+        A bare word is only ever an id: it never resolves outside the runs folder, and `.`
+        and `..` are neither ids nor paths here.
+        """
         text = str(id_or_path)
-        path = Path(text).expanduser()
-        if (path / "config.toml").is_file():
-            return Run(path)
-        if "/" not in text and text not in ("", ".", ".."):
+        if not text.strip(". "):
+            raise RunNotFoundError(f"no run '{text}' in {self.runs_dir}; give a run id from `lcl-tui runs "
+                                   f"--runs-dir {self.runs_dir}` or a run folder such as ./runs/<id>")
+        if "/" in text or os.sep in text or text.startswith("~"):
+            path = Path(text).expanduser()
+            if (path / "config.toml").is_file():
+                return Run(path)
+        else:
             direct = self.runs_dir / text
             if (direct / "config.toml").is_file():
                 return Run(direct)
