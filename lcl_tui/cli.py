@@ -165,6 +165,8 @@ def predict(
     top_k: Annotated[int, typer.Option("--top-k", help="Labels to show per text.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    trust_remote_code: Annotated[bool, typer.Option(
+        "--trust-remote-code", help="Run model code saved in the checkpoint (only if you trust it).")] = False,
 ) -> None:
     """Classify texts with a run's best checkpoint."""
     with user_errors():
@@ -183,9 +185,9 @@ def predict(
         from lcl_tui.runstore import RunStore
 
         if (Path(run) / CHECKPOINT_META).is_file():
-            predictor = Predictor.from_checkpoint(Path(run))
+            predictor = Predictor.from_checkpoint(Path(run), trust_remote_code=trust_remote_code)
         else:
-            predictor = Predictor.from_run(RunStore(runs_dir).open(run))
+            predictor = Predictor.from_run(RunStore(runs_dir).open(run), trust_remote_code=trust_remote_code)
         results = predictor.predict(texts, top_k=top_k)
     for text, ranked in zip(texts, results):
         if as_json:

@@ -8,8 +8,27 @@ import torch
 
 from lcl_tui.batching import collate, encode_texts
 from lcl_tui.errors import ModelError, UserError
-from lcl_tui.models import load_checkpoint
+from lcl_tui.models import CHECKPOINT_META, WEIGHTING_DIR, load_checkpoint, read_checkpoint_meta
 from lcl_tui.runstore import Run
+
+SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+
+
+def check_loadable(folder: Path, meta: dict, trust_remote_code: bool) -> None:
+    """Refuse, before anything is loaded, what would unpickle or run code from the folder."""
+    if not isinstance(meta, dict) or not isinstance(meta.get("model", {}), dict):
+        raise ModelError(f"{folder / CHECKPOINT_META} is damaged; use another checkpoint of the run")
+    model = meta.get("model") or {}
+    if model.get("trust_remote_code") and not trust_remote_code:
+        raise ModelError(f"checkpoint {folder} runs its own model code (trust_remote_code); if you trust "
+                         "it, pass --trust-remote-code")
+    folders = [folder]
+    if meta.get("weighting") == "separate" and model.get("architecture", "transformer") == "transformer":
+        folders.append(folder / WEIGHTING_DIR)
+    for weights in folders:
+        if not any((weights / name).is_file() for name in SAFE_WEIGHTS):
+            raise ModelError(f"checkpoint {weights} has no safetensors weights (model.safetensors); lcl-tui "
+                             "loads safetensors only: use another checkpoint of the run")
 
 
 class Predictor:
@@ -23,8 +42,9 @@ class Predictor:
         self.max_length: int = int(meta.get("max_length", 128))
 
     @classmethod
-    def from_checkpoint(cls, folder: Path, device: str = "cpu") -> Predictor:
+    def from_checkpoint(cls, folder: Path, device: str = "cpu", trust_remote_code: bool = False) -> Predictor:
         folder = Path(folder)
+        check_loadable(folder, read_checkpoint_meta(folder), trust_remote_code)
         try:
             model, tokenizer, meta = load_checkpoint(folder, device=device)
         except UserError:
@@ -36,11 +56,11 @@ class Predictor:
         return cls(model, tokenizer, meta, folder, device)
 
     @classmethod
-    def from_run(cls, run: Run, device: str = "cpu") -> Predictor:
+    def from_run(cls, run: Run, device: str = "cpu", trust_remote_code: bool = False) -> Predictor:
         folder = run.best_checkpoint
         if folder is None:
             raise UserError(f"run {run.run_id} has no checkpoint yet; wait for its first evaluation")
-        return cls.from_checkpoint(folder, device)
+        return cls.from_checkpoint(folder, device, trust_remote_code)
 
     @torch.no_grad()
     def probabilities(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
