@@ -201,9 +201,20 @@ class FakePredictor:
 
 
 async def wait_until(pilot, condition, timeout: float = 30.0, step: float = 0.05) -> None:
-    """Let the app run until `condition()` holds (training runs in real threads)."""
+    """Let the app run until `condition()` holds (training runs in real threads).
+
+    A condition that raises AttributeError counts as false: the hidden panes are built
+    just after the first frame, so `app.runs_pane` may still be None when a test begins.
+    """
     deadline = time.monotonic() + timeout
-    while not condition():
+
+    def holds() -> bool:
+        try:
+            return bool(condition())
+        except AttributeError:
+            return False
+
+    while not holds():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {condition}")
         await pilot.pause(step)

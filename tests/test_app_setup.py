@@ -4,7 +4,7 @@ from lcl_tui.app.widgets.setup_form import SetupPane
 from lcl_tui.config import RunConfig, load_config, save_config
 from textual.widgets import Input, Select, TabbedContent
 
-from test_app_fakes import FakeTrainer, build_app, notifications, type_into, wait_until
+from test_app_fakes import FakeTrainer, build_app, notifications, screen_text, type_into, wait_until
 
 
 async def test_invalid_value_shows_next_to_its_field_and_blocks_training(tmp_path):
@@ -17,6 +17,7 @@ async def test_invalid_value_shows_next_to_its_field_and_blocks_training(tmp_pat
         await pilot.pause()
         assert alpha.has_class("-invalid")
         assert "loss.alpha must be in [0, 1]" in str(alpha.query_one(".field-error").render())
+        assert "loss.alpha must be in [0, 1]" in screen_text(app)
         # Move away, then try to train: nothing starts and focus returns to the bad field.
         setup.field("train.seed").control.focus()
         await pilot.press("ctrl+t")

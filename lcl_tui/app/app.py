@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from typing import TYPE_CHECKING
+
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -23,14 +25,17 @@ from lcl_tui.app.disk_run import DiskRun
 from lcl_tui.app.messages import DatasetsListed, RunsListed, RunStateChanged, SelectRun
 from lcl_tui.app.run_queue import LiveRun, RunQueue
 from lcl_tui.app.screens.dialogs import ConfirmDialog, PathDialog
-from lcl_tui.app.widgets.monitor import MonitorPane
-from lcl_tui.app.widgets.prompt import PromptPane
-from lcl_tui.app.widgets.runs import RunsPane, RunsTable
 from lcl_tui.app.widgets.setup_form import SetupPane
+from lcl_tui.app.widgets.tabs import AppTabs
 from lcl_tui.config import RunConfig, load_config, presets_dir, save_config
 from lcl_tui.errors import UserError
 from lcl_tui.events import CheckpointSaved, Event, RunFinished, RunStarted
 from lcl_tui.runstore import RunStore
+
+if TYPE_CHECKING:  # built after the first frame; their modules import plotext and DataTable
+    from lcl_tui.app.widgets.monitor import MonitorPane
+    from lcl_tui.app.widgets.prompt import PromptPane
+    from lcl_tui.app.widgets.runs import RunsPane
 
 TABS = ("setup", "monitor", "prompt", "runs")
 REDRAW_SECONDS = 0.25  # 4 Hz: smooth enough for curves, cheap enough on two cores
@@ -38,6 +43,11 @@ DISK_POLL_SECONDS = 2.0
 FIRST_FRAME_ENV = "LCL_TUI_FIRST_FRAME_FILE"
 
 RunSource = LiveRun | DiskRun
+
+
+def attached(widget: Any) -> bool:
+    """Built, mounted and in the DOM: false before the hidden panes exist and while the app closes."""
+    return widget is not None and widget.is_mounted and widget.is_attached
 
 
 def one_line(error: BaseException) -> str:
@@ -49,6 +59,9 @@ def one_line(error: BaseException) -> str:
 
 class LclTuiApp(App):
     CSS_PATH = "app.tcss"
+    # Focus is given by tab (_focus_tab): Textual's own first focus could land in the setup
+    # form after a fast Ctrl+T, and focusing a widget in a hidden tab switches to that tab.
+    AUTO_FOCUS = None
     TITLE = "lcl-tui"
     COMMANDS = App.COMMANDS | {LclCommands}
     BINDINGS = [
@@ -92,22 +105,22 @@ class LclTuiApp(App):
         self._disk_runs: dict[str, DiskRun] = {}
         self._drawn: tuple | None = None
         # Held, not queried: a dialog or the palette may be the active screen when workers report.
-        self.setup_pane = SetupPane(config, self.preset_names, self.queue.concurrency, id="setup-pane")
-        self.monitor_pane = MonitorPane(id="monitor-pane")
-        self.prompt_pane = PromptPane(load_predictor, id="prompt-pane")
-        self.runs_pane = RunsPane(store.runs_dir, id="runs-pane")
+        # Only the setup form is in the first frame; the other panes are built right after it.
+        self.setup_pane = SetupPane(config, self.preset_names, self.queue.concurrency,
+                                    preset_name=preset_name, id="setup-pane")
+        self.monitor_pane: MonitorPane | None = None
+        self.prompt_pane: PromptPane | None = None
+        self.runs_pane: RunsPane | None = None
 
     # --- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        with TabbedContent(initial="setup", id="tabs"):
+        with AppTabs(initial="setup", id="tabs"):
             with TabPane("Setup F2", id="setup"):
                 yield self.setup_pane
-            with TabPane("Monitor F3", id="monitor"):
-                yield self.monitor_pane
-            with TabPane("Prompt F4", id="prompt"):
-                yield self.prompt_pane
-            with TabPane("Runs F5", id="runs"):
-                yield self.runs_pane
+            # The hidden tabs are filled after the first frame (see _after_first_frame).
+            yield TabPane("Monitor F3", id="monitor")
+            yield TabPane("Prompt F4", id="prompt")
+            yield TabPane("Runs F5", id="runs")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -115,17 +128,32 @@ class LclTuiApp(App):
         self.tabs.query_one(Tabs).can_focus = False
         self.set_interval(REDRAW_SECONDS, self.redraw)
         self.set_interval(DISK_POLL_SECONDS, self.poll_disk)
-        if self.initial_preset:
-            self.setup_pane.preset_name = self.initial_preset
         self.call_after_refresh(self._after_first_frame)
 
-    def _after_first_frame(self) -> None:
+    async def _build_hidden_panes(self) -> None:
+        from lcl_tui.app.widgets.monitor import MonitorPane
+        from lcl_tui.app.widgets.prompt import PromptPane
+        from lcl_tui.app.widgets.runs import RunsPane
+
+        self.monitor_pane = MonitorPane(id="monitor-pane")
+        self.prompt_pane = PromptPane(self.load_predictor, id="prompt-pane")
+        self.runs_pane = RunsPane(self.store.runs_dir, id="runs-pane")
+        tabs = self.tabs
+        for name, pane in (("monitor", self.monitor_pane), ("prompt", self.prompt_pane),
+                           ("runs", self.runs_pane)):
+            await tabs.get_pane(name).mount(pane)
+        if self.selected is not None:  # chosen (Ctrl+T) before the panes existed
+            self.prompt_pane.set_source(self.selected)
+        self._focus_tab(self.active_tab)
+
+    async def _after_first_frame(self) -> None:
         report = os.environ.get(FIRST_FRAME_ENV)
         if report:
             # The benchmark's probe: the first frame is on screen now.
             Path(report).write_text(f"{time.time():.6f}\n")
             self.exit()
             return
+        await self._build_hidden_panes()
         self._list_datasets()
         self.action_refresh_runs()
         if self.open_run:
@@ -172,8 +200,11 @@ class LclTuiApp(App):
     def _focus_tab(self, name: str) -> None:
         panes = {"setup": self.setup_pane, "monitor": self.monitor_pane, "prompt": self.prompt_pane,
                  "runs": self.runs_pane}
-        if name in panes:
+        if attached(panes.get(name)):
             panes[name].focus_main()
+        else:
+            # Not built yet: a focus left behind in the old tab would pull that tab back.
+            self.screen_stack[0].set_focus(None)
         if name == "monitor":
             self.redraw(force=True)
         elif name == "runs":
@@ -235,7 +266,7 @@ class LclTuiApp(App):
 
     @on(DatasetsListed)
     def _on_datasets(self, message: DatasetsListed) -> None:
-        if not self.setup_pane.is_attached:
+        if not attached(self.setup_pane):
             return  # the app is closing
         self.setup_pane.set_datasets(message.datasets)
 
@@ -301,7 +332,7 @@ class LclTuiApp(App):
     @on(RunStateChanged)
     def _on_run_state_changed(self, message: RunStateChanged) -> None:
         live = self.queue.find(message.key)
-        if live is None or not self.prompt_pane.is_attached:
+        if live is None:
             return
         if not live.active and not live.reported:
             live.reported = True
@@ -313,9 +344,10 @@ class LclTuiApp(App):
             else:
                 self.notify(f"Finished {live.title}")
         self.start_ready_runs()
-        prompt = self.prompt_pane
-        if prompt.source is live:
-            prompt.check_model()
+        if not attached(self.prompt_pane):
+            return  # the app is closing
+        if self.prompt_pane.source is live:
+            self.prompt_pane.check_model()
         self.action_refresh_runs()
         self.redraw(force=True)
 
@@ -417,7 +449,8 @@ class LclTuiApp(App):
         self.selected = source
         if self.compare is source:
             self.compare = None
-        self.prompt_pane.set_source(source)
+        if attached(self.prompt_pane):
+            self.prompt_pane.set_source(source)
         self.redraw(force=True)
 
     def action_cycle_run(self, step: int) -> None:
@@ -435,15 +468,17 @@ class LclTuiApp(App):
             self.redraw(force=True)
 
     def action_toggle_normalised(self) -> None:
-        self.monitor_pane.action_toggle_normalised()
+        if attached(self.monitor_pane):
+            self.monitor_pane.action_toggle_normalised()
 
     def action_cycle_details(self) -> None:
-        self.monitor_pane.action_cycle_details()
+        if attached(self.monitor_pane):
+            self.monitor_pane.action_cycle_details()
 
     # --- redrawing --------------------------------------------------------------------------
     def redraw(self, force: bool = False) -> None:
         """Draw the monitor from the selected run's snapshot when it changed (timer, 4 Hz)."""
-        if not self.monitor_pane.is_attached or (self.active_tab != "monitor" and not force):
+        if not attached(self.monitor_pane) or (self.active_tab != "monitor" and not force):
             return
         selected, compare = self.selected, self.compare
         state = (
@@ -491,8 +526,8 @@ class LclTuiApp(App):
     @on(RunsListed)
     def _on_runs_listed(self, message: RunsListed) -> None:
         self.run_summaries = message.summaries
-        if not self.runs_pane.is_attached:
-            return  # the app is closing
+        if not attached(self.runs_pane):
+            return  # not built yet, or the app is closing
         self.runs_pane.table.show(message.summaries, self.queue.runs)
 
 

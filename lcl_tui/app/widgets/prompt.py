@@ -186,6 +186,8 @@ class PromptPane(Vertical):
         self._show_model_line()
 
     def _show_model_line(self) -> None:
+        if not self.is_attached:
+            return  # mounted after the first frame; on_mount shows it
         line = self.query_one("#model-line", Static)
         if self.source is None:
             line.update("[dim]No run selected: open one in Runs (F5) or train one (F2, Ctrl+T).[/]")

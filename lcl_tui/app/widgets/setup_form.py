@@ -11,7 +11,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, VerticalScroll
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -43,28 +43,41 @@ def _labels(count: Any) -> str:
     return f"{count} labels" if isinstance(count, int) else "labels unknown"
 
 
-class ConfigField(Vertical):
-    """One labelled control with its error line underneath."""
+class FormRow(Container):
+    """A label and a control on one line (a two-column grid: see app.tcss)."""
 
-    def __init__(self, spec: FieldSpec, **kwargs):
-        super().__init__(id=field_id(spec.key), classes="config-field", **kwargs)
-        self.spec = spec
+    def __init__(self, label: str, control: Input | Select, **kwargs):
+        super().__init__(classes="form-row", **kwargs)
+        self.label = label
+        self.initial_control = control
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="field-row"):
-            yield Label(self.spec.label, classes="field-label")
-            if self.spec.kind == "choice":
-                yield Select(list(self.spec.choices), allow_blank=False, compact=True,
-                             classes="field-control")
-            else:
-                suggester = SuggestFromList(MODEL_SUGGESTIONS) if self.spec.key == "model.name" else None
-                yield Input(placeholder=self.spec.placeholder, compact=True, suggester=suggester,
+        yield Label(self.label, classes="field-label")
+        yield self.initial_control
+
+
+class ConfigField(FormRow):
+    """One config key: label, control, and its error line underneath when there is one."""
+
+    def __init__(self, spec: FieldSpec, value: str = "", **kwargs):
+        # The first values go in the constructors: no change events, no validation at start-up.
+        if spec.kind == "choice":
+            control = Select(list(spec.choices), allow_blank=False, compact=True, classes="field-control",
+                             value=value or spec.choices[0][1])
+        else:
+            suggester = SuggestFromList(MODEL_SUGGESTIONS) if spec.key == "model.name" else None
+            control = Input(value, placeholder=spec.placeholder, compact=True, suggester=suggester,
                             classes="field-control")
-        yield Static("", classes="field-error")
+        super().__init__(spec.label, control, id=field_id(spec.key), **kwargs)
+        self.add_class("config-field")
+        self.spec = spec
+        self._shown_error: str | None = None
+        # Made on the first error: twenty empty lines would slow the first frame for nothing.
+        self._error_line: Static | None = None
 
     @property
     def control(self) -> Input | Select:
-        return self.query_one(".field-control")
+        return self.initial_control
 
     @property
     def value(self) -> str:
@@ -82,9 +95,21 @@ class ConfigField(Vertical):
             control.value = text
 
     def show_error(self, message: str | None) -> None:
-        error = self.query_one(".field-error", Static)
-        error.update(message or "")
+        if message == self._shown_error:
+            return  # re-rendering twenty unchanged lines on every key press adds up
+        self._shown_error = message
+        if self._error_line is None:
+            if not message:
+                return
+            self._error_line = Static(message, classes="field-error")
+            self.mount(self._error_line)
+        else:
+            self._error_line.update(message or "")
         self.set_class(bool(message), "-invalid")
+
+    @property
+    def error_text(self) -> str:
+        return self._shown_error or ""
 
 
 class SetupPane(VerticalScroll):
@@ -93,7 +118,8 @@ class SetupPane(VerticalScroll):
         Binding("ctrl+o", "load_preset_file", "Open preset", id="setup.open"),
     ]
 
-    def __init__(self, base: RunConfig, presets: list[str], concurrency: int = 1, **kwargs):
+    def __init__(self, base: RunConfig, presets: list[str], concurrency: int = 1,
+                 preset_name: str | None = None, **kwargs):
         super().__init__(**kwargs)
         self.base = base
         self.presets = presets
@@ -101,30 +127,29 @@ class SetupPane(VerticalScroll):
         self.datasets: dict[str, Any] = {}
         self.result: FormResult = FormResult(base)
         self._filling = False
-        self.preset_name: str | None = None
+        self._validation_pending = False
+        self.preset_name = preset_name
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Experiment setup[/b]  [dim]Ctrl+T train · Ctrl+S save preset · "
                      "Ctrl+O open a preset file · Tab/Shift+Tab move[/]", id="setup-title")
-        with Horizontal(classes="field-row"):
-            yield Label("Preset", classes="field-label")
-            yield Select([(name, name) for name in self.presets], prompt="(choose a preset)",
-                         compact=True, id="preset-select")
-        with Horizontal(classes="field-row"):
-            yield Label("Dataset registry", classes="field-label")
-            yield Select([("Local file… (type its path below)", LOCAL_FILE)],
-                         prompt="(loading the dataset list…)", compact=True, id="dataset-select")
+        yield FormRow("Preset", Select([(name, name) for name in self.presets], prompt="(choose a preset)",
+                                       compact=True, id="preset-select",
+                                       value=self.preset_name if self.preset_name in self.presets else Select.NULL))
+        yield FormRow("Dataset registry", Select([("Local file… (type its path below)", LOCAL_FILE)],
+                                                 prompt="(loading the dataset list…)", compact=True,
+                                                 id="dataset-select"))
         yield Static("", id="dataset-info")
+        values = form_values(self.base)
         for spec in FIELDS:
-            yield ConfigField(spec)
-        with Horizontal(classes="field-row"):
-            yield Label("Parallel runs (queue)", classes="field-label")
-            yield Input(str(self.concurrency), compact=True, id="concurrency", type="integer")
+            yield ConfigField(spec, values[spec.key])
+        yield FormRow("Parallel runs (queue)",
+                      Input(str(self.concurrency), compact=True, id="concurrency", type="integer"))
         yield Static("", id="general-error")
         yield Button("Train  (Ctrl+T)", variant="success", id="train-button", compact=True)
 
     def on_mount(self) -> None:
-        self.fill(self.base)
+        self.validate_form()
 
     def focus_main(self) -> None:
         focused = self.app.focused
@@ -205,9 +230,16 @@ class SetupPane(VerticalScroll):
     @on(Input.Changed, ".field-control")
     @on(Select.Changed, ".field-control")
     def _on_field_changed(self) -> None:
-        if not self._filling:
-            self.validate_form()
-            self._sync_dataset_select()
+        if self._filling or self._validation_pending:
+            return
+        # Filling the form sends a change per field: validate once, after they are all in.
+        self._validation_pending = True
+        self.call_after_refresh(self._validate_after_change)
+
+    def _validate_after_change(self) -> None:
+        self._validation_pending = False
+        self.validate_form()
+        self._sync_dataset_select()
 
     @on(Select.Changed, "#dataset-select")
     def _on_dataset_chosen(self, event: Select.Changed) -> None:
