@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lcl_tui.atomic import append_line, atomic_write_json, atomic_write_text
-from lcl_tui.errors import ConfigError, RunNotFoundError
+from lcl_tui.errors import ConfigError, DataError, RunNotFoundError
 from lcl_tui.events import Event, RunSnapshot, event_from_dict
 
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -130,7 +130,15 @@ class Run:
     def load_split(self):
         from lcl_tui.data import DatasetSplits
 
-        return DatasetSplits.from_dict(json.loads(self.split_path.read_text(encoding="utf-8")))
+        try:
+            raw = json.loads(self.split_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError(f"run {self.run_id} has no saved data split (it ended before its data was "
+                            "loaded); start it again with `lcl-tui train`") from None
+        except (OSError, ValueError):
+            raise DataError(f"the saved data split of run {self.run_id} is damaged; start a new run "
+                            "to make a fresh split") from None
+        return DatasetSplits.from_dict(raw)
 
     # --- status --------------------------------------------------------------------------
     def write_status(self, status: str, error: str | None = None) -> None:
@@ -151,21 +159,28 @@ class Run:
 
     def _read_status_file(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.status_path.read_text(encoding="utf-8"))
+            raw = json.loads(self.status_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        return raw if isinstance(raw, dict) else None
 
     def read_status(self) -> RunStatus:
+        """The run's status; a missing, damaged or unknown one reads as interrupted."""
         raw = self._read_status_file()
         if raw is None:
             return RunStatus(status="interrupted")
+
+        def typed(key: str, kind: type | tuple[type, ...]) -> Any:
+            value = raw.get(key)
+            return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
         status = RunStatus(
-            status=raw.get("status", "interrupted"),
-            pid=raw.get("pid"),
-            host=raw.get("host"),
-            started=raw.get("started"),
-            updated=raw.get("updated"),
-            error=raw.get("error"),
+            status=raw.get("status") if raw.get("status") in STATUSES else "interrupted",
+            pid=typed("pid", int),
+            host=typed("host", str),
+            started=typed("started", (int, float)),
+            updated=typed("updated", (int, float)),
+            error=typed("error", str),
         )
         if status.status == "running" and status.pid is not None:
             same_host = status.host in (None, socket.gethostname())
