@@ -253,7 +253,15 @@ class Run:
             return
         for folder in self.checkpoints_dir.iterdir():
             if folder.name not in keep:
-                shutil.rmtree(folder, ignore_errors=True)
+                # Hide it first (an atomic rename): a kill mid-delete leaves no visible half folder.
+                doomed = folder
+                if not folder.name.startswith("."):
+                    doomed = folder.with_name(f".deleting-{folder.name}-{os.getpid()}")
+                    try:
+                        os.replace(folder, doomed)
+                    except OSError:
+                        doomed = folder
+                shutil.rmtree(doomed, ignore_errors=True)
 
     def summary(self) -> RunSummary:
         status = self.read_status()
