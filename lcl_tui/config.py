@@ -77,6 +77,8 @@ class LossConfig:
 @dataclass
 class OptimConfig:
     lr: float = 1e-4
+    # The classifier and weighting heads' rate; unset: the same as lr.
+    head_lr: float | None = None
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     grad_clip: float = 1.0
@@ -295,6 +297,7 @@ def validate(config: RunConfig) -> None:
     _check(0 <= lo.alpha <= 1, "loss.alpha", "must be in [0, 1]", lo.alpha)
     _check(lo.temperature > 0, "loss.temperature", "must be > 0", lo.temperature)
     _check(o.lr > 0, "optim.lr", "must be > 0", o.lr)
+    _check(o.head_lr is None or o.head_lr > 0, "optim.head_lr", "must be > 0 or unset", o.head_lr)
     _check(o.stage2_lr > 0, "optim.stage2_lr", "must be > 0", o.stage2_lr)
     _check(o.weight_decay >= 0, "optim.weight_decay", "must be >= 0", o.weight_decay)
     _check(0 <= o.warmup_ratio < 1, "optim.warmup_ratio", "must be in [0, 1)", o.warmup_ratio)

@@ -159,3 +159,19 @@ def test_bf16_autocast_trains(tiny):
     # The mixed-precision path, on the CPU here (CUDA picks bf16 or fp16 itself with `auto`).
     result = train(tiny(train__mixed_precision="bf16", loss__objective="lcl"))
     assert result.status == "completed" and result.test.accuracy >= 0.55
+
+
+def test_head_learning_rate_applies_to_the_heads_only(tiny_model_dir):
+    from lcl_tui.config import ModelConfig
+    from lcl_tui.models import build_model
+    from lcl_tui.training import make_optimizer
+
+    model = build_model(ModelConfig(name=str(tiny_model_dir)), num_labels=4, objective="lcl")
+    optimizer = make_optimizer(model, lr=1e-4, weight_decay=0.01, head_lr=2e-3)
+    rate_of = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    for name, parameter in model.named_parameters():
+        expected = 2e-3 if name.startswith(("classifier.", "weighting_head.")) else 1e-4
+        assert rate_of[id(parameter)] == expected, name
+    decay_of = {id(p): group["weight_decay"] for group in optimizer.param_groups for p in group["params"]}
+    assert decay_of[id(model.classifier.dense.bias)] == 0.0
+    assert decay_of[id(model.classifier.dense.weight)] == 0.01
