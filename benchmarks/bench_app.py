@@ -131,6 +131,8 @@ async def measure_key_latency(keys: int) -> dict:
                 await asyncio.sleep(0.05)  # a user does not type faster than this
             steps_during = len(live.view().steps) - steps_before
             live.stop.set()
+            while live.occupies_slot:  # let the trainer finish writing before the folder goes
+                await asyncio.sleep(0.05)
         return {
             "samples": len(latencies),
             "p50_ms": percentile(latencies, 50) * 1000,

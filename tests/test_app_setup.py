@@ -73,7 +73,10 @@ async def test_save_and_open_a_preset_with_the_keyboard(tmp_path, monkeypatch):
         assert setup.field("name").value == "mine"
 
 
-async def test_registry_dataset_and_local_file_columns(tmp_path):
+async def test_registry_dataset_and_local_file_columns(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "my.csv").write_text("text,grade\nfine,3\n")
     app = build_app(tmp_path)
     async with app.run_test(size=(100, 40)) as pilot:
         await app.workers.wait_for_complete()
@@ -93,6 +96,10 @@ async def test_registry_dataset_and_local_file_columns(tmp_path):
         await type_into(pilot, setup.field("data.label_column").control, "grade")
         await pilot.pause()
         assert setup.result.ok and setup.result.config.data.label_column == "grade"
+
+        await type_into(pilot, setup.field("data.dataset").control, "data/missing.csv")
+        await pilot.pause()
+        assert "no file or folder at data/missing.csv" in setup.field("data.dataset").error_text
 
 
 async def test_loss_choice_sets_objective_and_weighting(tmp_path):

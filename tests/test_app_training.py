@@ -72,20 +72,34 @@ async def test_stop_ends_a_real_run_within_a_step(tiny_root, tmp_path):
         assert len(live.view().steps) < 100
 
 
-async def test_a_dataset_deleted_after_validation_fails_the_run_not_the_app(tiny_root, tmp_path):
+async def test_a_data_file_the_form_cannot_judge_fails_the_run_not_the_app(tiny_root, tmp_path):
+    # The form checks that the file exists; only loading it shows the label column is missing.
     data = tmp_path / "doomed.csv"
-    shutil.copy(tiny_root / "synthetic.csv", data)
+    data.write_text((tiny_root / "synthetic.csv").read_text().replace("text,label", "text,grade", 1))
     config = tiny_app_config(tiny_root, tmp_path, data__dataset=str(data))
     app = real_app(config, tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
         assert app.setup_pane.validate_form().ok
-        data.unlink()
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: app.queue.runs[0].state == "failed", timeout=60)
         await pilot.pause()
-        assert any("doomed.csv" in m for m in notifications(app)), notifications(app)
+        assert any("label" in m for m in notifications(app)), notifications(app)
+        assert app.queue.runs[0].error in notifications(app)
         await pilot.press("f2")  # the app keeps working
         assert app.active_tab == "setup"
+
+
+async def test_a_dataset_deleted_after_the_form_checked_it_is_caught_at_start(tiny_root, tmp_path):
+    data = tmp_path / "doomed.csv"
+    shutil.copy(tiny_root / "synthetic.csv", data)
+    app = real_app(tiny_app_config(tiny_root, tmp_path, data__dataset=str(data)), tmp_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        assert app.setup_pane.validate_form().ok
+        data.unlink()
+        await pilot.press("ctrl+t")  # the form re-checks: shown next to the field, nothing starts
+        await pilot.pause()
+        assert app.queue.runs == [] and app.active_tab == "setup"
+        assert "no file or folder" in app.setup_pane.field("data.dataset").error_text
 
 
 async def test_a_monkeypatched_train_that_raises_is_reported(tiny_root, tmp_path, monkeypatch):

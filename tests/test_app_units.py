@@ -92,7 +92,18 @@ def test_every_field_key_is_owned_by_itself():
 
 def test_local_file_detection():
     assert is_local_file("data/train.csv") and is_local_file("x.jsonl")
-    assert not is_local_file("movie-snippets-5")
+    assert not is_local_file("movie-snippets-5") and not is_local_file("hub:dair-ai/emotion")
+
+
+def test_missing_files_are_caught_before_a_run(tmp_path):
+    values = form_values(RunConfig())
+    values["data.dataset"] = str(tmp_path / "gone.csv")
+    values["model.name"] = str(tmp_path / "no-model")
+    result = build_config(RunConfig(), values)
+    assert set(result.errors) == {"data.dataset", "model.name"}
+    values["model.name"] = "org/hub-model"  # a hub id, not checked here
+    (tmp_path / "gone.csv").write_text("text,label\n")
+    assert build_config(RunConfig(), values).ok
 
 
 def test_queue_starts_at_most_concurrency_runs(tmp_path):

@@ -8,6 +8,7 @@ waits on training and never loses points to merged messages.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Footer, TabbedContent, TabPane, Tabs
 
 from lcl_tui.app import engine
@@ -38,7 +40,8 @@ if TYPE_CHECKING:  # built after the first frame; their modules import plotext a
     from lcl_tui.app.widgets.runs import RunsPane
 
 TABS = ("setup", "monitor", "prompt", "runs")
-REDRAW_SECONDS = 0.25  # 4 Hz: smooth enough for curves, cheap enough on two cores
+REDRAW_SECONDS = 0.25  # 4 Hz: progress and numbers
+CHART_SECONDS = 0.5  # 2 Hz: smooth enough for curves, cheap enough on two cores
 DISK_POLL_SECONDS = 2.0
 FIRST_FRAME_ENV = "LCL_TUI_FIRST_FRAME_FILE"
 
@@ -104,6 +107,8 @@ class LclTuiApp(App):
         self.compare: RunSource | None = None
         self._disk_runs: dict[str, DiskRun] = {}
         self._drawn: tuple | None = None
+        self._charts_drawn: tuple | None = None
+        self._charts_drawn_at = 0.0
         # Held, not queried: a dialog or the palette may be the active screen when workers report.
         # Only the setup form is in the first frame; the other panes are built right after it.
         self.setup_pane = SetupPane(config, self.preset_names, self.queue.concurrency,
@@ -124,6 +129,9 @@ class LclTuiApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The trainer's Python code holds the GIL in 5 ms slices by default; 1 ms slices let
+        # a key press through sooner while a run trains in this process.
+        sys.setswitchinterval(0.001)
         # Tabs change with F2-F5; keeping focus out of the tab strip keeps each pane's keys live.
         self.tabs.query_one(Tabs).can_focus = False
         self.set_interval(REDRAW_SECONDS, self.redraw)
@@ -486,17 +494,29 @@ class LclTuiApp(App):
             selected.state if selected else None,
             compare.key if compare else None, compare.version if compare else None,
         )
-        if state == self._drawn and not force:
+        now = time.monotonic()
+        # Building a plotext chart costs tens of ms: charts follow at most at 2 Hz, so a key
+        # press rarely waits behind one; the header and progress keep the 4 Hz.
+        charts_due = force or now - self._charts_drawn_at >= CHART_SECONDS
+        charts_stale = state != self._charts_drawn
+        if state == self._drawn and not (charts_stale and charts_due) and not force:
             return
+        draw_charts = charts_stale and charts_due or force
         self._drawn = state
+        if draw_charts:
+            self._charts_drawn, self._charts_drawn_at = state, now
         monitor = self.monitor_pane
-        if selected is None:
-            monitor.draw("", "", None)
-            return
-        monitor.draw(
-            selected.title, selected.state, selected.view(), selected.error,
-            compare.title if compare else "", compare.view() if compare else None,
-        )
+        try:
+            if selected is None:
+                monitor.draw("", "", None)
+                return
+            monitor.draw(
+                selected.title, selected.state, selected.view(), selected.error,
+                compare.title if compare else "", compare.view() if compare else None,
+                charts=draw_charts,
+            )
+        except NoMatches:
+            pass  # the app is closing: its widgets go before the timers stop
 
     def poll_disk(self) -> None:
         """Follow runs that another process writes, and keep the runs list current."""
@@ -528,7 +548,10 @@ class LclTuiApp(App):
         self.run_summaries = message.summaries
         if not attached(self.runs_pane):
             return  # not built yet, or the app is closing
-        self.runs_pane.table.show(message.summaries, self.queue.runs)
+        try:
+            self.runs_pane.table.show(message.summaries, self.queue.runs)
+        except NoMatches:
+            pass  # the app is closing
 
 
 def make_app(

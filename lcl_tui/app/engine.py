@@ -3,13 +3,30 @@ app's first frame never waits for torch or transformers; they load in a worker."
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
+
+# Set by the user, the thread count is theirs to choose; otherwise the app keeps one core.
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "LCL_TUI_TORCH_THREADS")
+
+
+def leave_a_core_for_the_ui() -> None:
+    """Torch takes every core by default; on a small machine the UI then stutters."""
+    import torch
+
+    if any(os.environ.get(name) for name in THREAD_ENV):
+        if os.environ.get("LCL_TUI_TORCH_THREADS"):
+            torch.set_num_threads(max(1, int(os.environ["LCL_TUI_TORCH_THREADS"])))
+        return
+    cores = os.cpu_count() or 1
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
 
 
 def train(config, **kwargs) -> Any:
     from lcl_tui.training import train as engine_train
 
+    leave_a_core_for_the_ui()
     return engine_train(config, **kwargs)
 
 

@@ -8,6 +8,7 @@ it names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lcl_tui.config import (
@@ -77,7 +78,26 @@ COLUMN_KEYS = ("data.text_column", "data.text_pair_column", "data.label_column")
 
 def is_local_file(dataset: str) -> bool:
     text = dataset.strip()
+    if text.startswith("hub:"):
+        return False
     return "/" in text or text.lower().endswith(FILE_SUFFIXES)
+
+
+def _looks_like_a_path(name: str) -> bool:
+    # Hub ids have a slash too (org/name): only these spellings are surely folders.
+    return name.startswith(("/", "./", "../", "~"))
+
+
+def missing_paths(config: RunConfig) -> dict[str, str]:
+    """Files and folders the config names that are not there (caught before a run starts)."""
+    problems: dict[str, str] = {}
+    dataset = config.data.dataset.strip()
+    if is_local_file(dataset) and not Path(dataset).expanduser().exists():
+        problems["data.dataset"] = f"data.dataset: no file or folder at {dataset}"
+    model = config.model.name.strip()
+    if _looks_like_a_path(model) and not Path(model).expanduser().is_dir():
+        problems["model.name"] = f"model.name: no model folder at {model}"
+    return problems
 
 
 def _get(config: RunConfig, key: str) -> Any:
@@ -172,4 +192,7 @@ def build_config(base: RunConfig, values: dict[str, str]) -> FormResult:
         if owner is None:
             return FormResult(None, {}, str(error))
         return FormResult(None, {owner: str(error)})
+    problems = missing_paths(config)
+    if problems:
+        return FormResult(None, problems)
     return FormResult(config)

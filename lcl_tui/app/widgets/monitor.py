@@ -115,7 +115,7 @@ class MonitorPane(Vertical):
         self.query_one(f"#{self.detail_view}").focus()
 
     def draw(self, title: str, state: str, snapshot: RunSnapshot | None, error: str | None = None,
-             overlay_title: str = "", overlay: RunSnapshot | None = None) -> None:
+             overlay_title: str = "", overlay: RunSnapshot | None = None, charts: bool = True) -> None:
         self._last = (title, state, snapshot, error, overlay_title, overlay)
         self.query_one(RunHeader).show(title, state, snapshot, error, overlay_title if overlay else "")
         bar = self.query_one(ProgressBar)
@@ -124,21 +124,26 @@ class MonitorPane(Vertical):
             bar.update(total=p.total_steps, progress=p.step)
         else:
             bar.update(total=None)
-        width = max(20, self.query_one("#loss-chart").size.width)
-        losses = loss_series(snapshot, max_points=width * 2) if snapshot else {}
-        val = validation_series(snapshot) if snapshot else {}
-        overlay_losses = {}
-        overlay_val = {}
-        if overlay is not None:
-            overlay_losses = {k: v for k, v in loss_series(overlay, max_points=width * 2).items() if k == "total"}
-            overlay_val = {k: v for k, v in validation_series(overlay).items() if k == "accuracy"}
-        self.query_one("#loss-chart", LineChart).show(losses, overlay_losses, overlay_title)
-        self.query_one("#validation-chart", LineChart).show(val, overlay_val, overlay_title)
+        if charts:
+            self._draw_charts(snapshot, overlay_title, overlay)
         latest = snapshot.latest_eval if snapshot else None
         self.query_one(ConfusionTable).show(latest, self.normalised)
         self.query_one(PerClassTable).show(latest)
         self.query_one(ConfusedPairs).show(latest)
         self._show_details_title(latest)
+
+    def _draw_charts(self, snapshot: RunSnapshot | None, overlay_title: str, overlay: RunSnapshot | None) -> None:
+        # One point per cell is all a curve can show; more only slows plotext down.
+        width = max(20, self.query_one("#loss-chart").size.width)
+        losses = loss_series(snapshot, max_points=width) if snapshot else {}
+        val = validation_series(snapshot) if snapshot else {}
+        overlay_losses = {}
+        overlay_val = {}
+        if overlay is not None:
+            overlay_losses = {k: v for k, v in loss_series(overlay, max_points=width).items() if k == "total"}
+            overlay_val = {k: v for k, v in validation_series(overlay).items() if k == "accuracy"}
+        self.query_one("#loss-chart", LineChart).show(losses, overlay_losses, overlay_title)
+        self.query_one("#validation-chart", LineChart).show(val, overlay_val, overlay_title)
 
     def _show_details_title(self, latest=None) -> None:
         title = DETAIL_TITLES[self.detail_view]
@@ -161,7 +166,8 @@ class MonitorPane(Vertical):
         self._redraw()
 
     def _redraw(self) -> None:
+        """Redraw after a key: the charts have not changed, so they are left alone."""
         if self._last is not None:
-            self.draw(*self._last)
+            self.draw(*self._last, charts=False)
         else:
             self._show_details_title()

@@ -124,6 +124,7 @@ class PromptPane(Vertical):
 
     def focus_main(self) -> None:
         self.query_one(PromptInput).focus()
+        self.check_model(wanted=True)
 
     # --- which model --------------------------------------------------------------
     def set_source(self, source: Any) -> None:
@@ -146,9 +147,15 @@ class PromptPane(Vertical):
             best = str(found) if found is not None else None
         return best
 
-    def check_model(self) -> None:
-        """Load the best checkpoint when there is a new one (called on a timer)."""
+    def check_model(self, wanted: bool = False) -> None:
+        """Load the best checkpoint when there is a new one (called on a timer).
+
+        Only while the pane is on screen (or a prompt waits): loading a model competes with
+        training for the CPU, and nobody is asking.
+        """
         self._show_model_line()
+        if not (wanted or self.is_on_screen or self.pending is not None):
+            return
         folder = self._checkpoint()
         if folder is None or folder in (self.loaded_folder, self.loading_folder):
             return
