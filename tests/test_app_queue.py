@@ -62,11 +62,11 @@ async def test_parallel_runs_setting_trains_two_at_once(tmp_path):
 
 
 async def test_stop_key_ends_a_run_within_a_step(tmp_path):
-    trainer = FakeTrainer(steps=10_000, step_seconds=0.01)
+    trainer = FakeTrainer(steps=10_000, step_seconds=0.05)
     app = build_app(tmp_path, trainer)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: app.queue.runs[0].version > 20)
+        await wait_until(pilot, lambda: app.queue.runs[0].version > 5)
         assert app.active_tab == "monitor"
         await pilot.press("x")
         await wait_until(pilot, lambda: app.queue.runs[0].state == "stopped", timeout=5)
@@ -122,7 +122,7 @@ async def test_user_error_before_training_shows_its_one_line(tmp_path):
 
 
 async def test_quit_while_training_asks_first_and_stops_the_run(tmp_path):
-    trainer = FakeTrainer(steps=10_000, step_seconds=0.01)
+    trainer = FakeTrainer(steps=10_000, step_seconds=0.05)
     app = build_app(tmp_path, trainer)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
