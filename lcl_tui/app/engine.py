@@ -11,6 +11,19 @@ from typing import Any
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "LCL_TUI_TORCH_THREADS")
 
 
+def quiet_libraries() -> None:
+    """Progress bars and warnings from transformers would only cost time: the screen is ours."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def leave_a_core_for_the_ui() -> None:
     """Torch takes every core by default; on a small machine the UI then stutters."""
     import torch
@@ -24,6 +37,7 @@ def leave_a_core_for_the_ui() -> None:
 
 
 def train(config, **kwargs) -> Any:
+    quiet_libraries()
     from lcl_tui.training import train as engine_train
 
     leave_a_core_for_the_ui()
@@ -31,6 +45,7 @@ def train(config, **kwargs) -> Any:
 
 
 def load_predictor(folder: Path) -> Any:
+    quiet_libraries()
     from lcl_tui.predict import Predictor
 
     return Predictor.from_checkpoint(Path(folder))
@@ -44,4 +59,5 @@ def list_datasets() -> list[Any]:
 
 def warm_up() -> None:
     """Import the training stack ahead of the first Ctrl+T (in a background thread)."""
+    quiet_libraries()
     import lcl_tui.training  # noqa: F401

@@ -40,7 +40,7 @@ class LiveRun:
 
     @property
     def title(self) -> str:
-        return self.run.run_id if self.run is not None else f"{self.config.name} ({self.state})"
+        return self.run.run_id if self.run is not None else self.config.name
 
     @property
     def active(self) -> bool:

@@ -72,6 +72,9 @@ class RunHeader(Static):
         test = snapshot.test_eval
         if test is not None:
             parts.append(f"test acc {format_percent(test.accuracy)} F1 {test.macro_f1:.3f}")
+        if p.step == 0 and snapshot.finished is None and state in ("queued", "starting", "running"):
+            parts = ["waiting for a free slot (see Parallel runs in Setup)" if state == "queued"
+                     else "loading data and model…"]
         line2 = Text(" · ".join(parts))
         lines = [line1, line2]
         if error:
