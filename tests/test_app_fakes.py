@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 
 from lcl_tui.config import RunConfig
-from lcl_tui.events import CheckpointSaved, ClassMetrics, EvalEvent, RunFinished, RunStarted, StepEvent
+from lcl_tui.events import (
+    CheckpointSaved,
+    ClassMetrics,
+    EvalEvent,
+    RunFinished,
+    RunStarted,
+    StepEvent,
+)
 from lcl_tui.runstore import Run, RunStore
 
 LABELS = ["joy", "sadness", "anger", "fear", "surprise"]

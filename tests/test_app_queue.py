@@ -7,7 +7,14 @@ from textual.widgets import TabbedContent
 from lcl_tui.app.screens.dialogs import ConfirmDialog
 from lcl_tui.errors import UserError
 
-from test_app_fakes import FakeTrainer, build_app, notifications, screen_text, type_into, wait_until
+from test_app_fakes import (
+    FakeTrainer,
+    build_app,
+    notifications,
+    screen_text,
+    type_into,
+    wait_until,
+)
 
 
 class GatedTrainer(FakeTrainer):

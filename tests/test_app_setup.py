@@ -1,10 +1,18 @@
 """The setup form through the keyboard: validation next to fields, presets, datasets, start."""
 
-from lcl_tui.app.widgets.setup_form import SetupPane
-from lcl_tui.config import RunConfig, load_config, save_config
 from textual.widgets import Input, Select, TabbedContent
 
-from test_app_fakes import FakeTrainer, build_app, notifications, screen_text, type_into, wait_until
+from lcl_tui.app.widgets.setup_form import SetupPane
+from lcl_tui.config import RunConfig, load_config, save_config
+
+from test_app_fakes import (
+    FakeTrainer,
+    build_app,
+    notifications,
+    screen_text,
+    type_into,
+    wait_until,
+)
 
 
 async def test_invalid_value_shows_next_to_its_field_and_blocks_training(tmp_path):

@@ -11,7 +11,13 @@ from lcl_tui.app.widgets.evaluation import ConfusionTable
 from lcl_tui.app.widgets.prompt import PredictionBars, PromptInput
 from lcl_tui.testing import CLASS_CUES
 
-from test_app_fakes import notifications, screen_text, tiny_app_config, tiny_root, wait_until  # noqa: F401
+from test_app_fakes import (  # noqa: F401
+    notifications,
+    screen_text,
+    tiny_app_config,
+    tiny_root,
+    wait_until,
+)
 
 
 def real_app(config, tmp_path, **kwargs):

@@ -5,9 +5,21 @@ import threading
 import pytest
 
 from lcl_tui.app.confusion import most_confused_pairs, row_normalised, short_label
-from lcl_tui.app.form_model import FIELDS, build_config, form_values, is_local_file, owner_of
+from lcl_tui.app.form_model import (
+    FIELDS,
+    build_config,
+    form_values,
+    is_local_file,
+    owner_of,
+)
 from lcl_tui.app.run_queue import LiveRun, RunQueue
-from lcl_tui.app.series import format_duration, loss_series, progress, thin, validation_series
+from lcl_tui.app.series import (
+    format_duration,
+    loss_series,
+    progress,
+    thin,
+    validation_series,
+)
 from lcl_tui.config import RunConfig
 from lcl_tui.events import RunFinished, RunSnapshot, RunStarted
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import App, ComposeResult
@@ -39,7 +38,6 @@ if TYPE_CHECKING:  # built after the first frame; their modules import plotext a
     from lcl_tui.app.widgets.prompt import PromptPane
     from lcl_tui.app.widgets.runs import RunsPane
 
-TABS = ("setup", "monitor", "prompt", "runs")
 REDRAW_SECONDS = 0.25  # 4 Hz: progress and numbers
 CHART_SECONDS = 0.5  # 2 Hz: smooth enough for curves, cheap enough on two cores
 DISK_POLL_SECONDS = 2.0

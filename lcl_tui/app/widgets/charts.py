@@ -48,7 +48,7 @@ class LineChart(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         legend = [f"[b]{escape(self.chart_title)}[/b]"]
-        for (name, (xs, ys)), color in zip(series.items(), PALETTE * 4):
+        for (name, (xs, ys)), color in zip(series.items(), PALETTE * 4, strict=False):
             if xs:
                 plt.plot(xs, ys, marker="braille", color=color)
                 legend.append(f"[{_hex(color)}]{escape(name)}[/]")

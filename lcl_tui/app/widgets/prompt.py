@@ -6,8 +6,9 @@ pane reloads it. Loading and predicting both run in thread workers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
