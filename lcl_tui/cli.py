@@ -158,6 +158,43 @@ def train(
         typer.echo("stopped before testing; the best checkpoint so far is kept")
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def serve_command(runs_dir: Path, preset: str | None) -> str:
+    import shlex
+
+    parts = [sys.executable, "-m", "lcl_tui.cli", "--runs-dir", str(runs_dir)]
+    if preset:
+        parts += ["--preset", preset]
+    return shlex.join(parts)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind. Loopback unless you say otherwise.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    runs_dir: RunsDir = DEFAULT_RUNS_DIR,
+    preset: Annotated[Optional[str], typer.Option(help="Open the app with this preset loaded.")] = None,
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help="Bind a non-loopback address (no authentication!).")] = False,
+) -> None:
+    """Serve the app to a browser (textual-serve); reach it through an SSH tunnel."""
+    with user_errors():
+        if host not in LOOPBACK_HOSTS and not allow_remote:
+            raise UserError(
+                f"--host {host} would expose the app, which has no authentication, beyond this machine; "
+                "keep 127.0.0.1 and use an SSH tunnel, or add --allow-remote"
+            )
+        if not 1 <= port <= 65535:
+            raise UserError(f"--port must be in 1..65535 (got {port})")
+        try:
+            from textual_serve.server import Server
+        except ImportError:
+            raise UserError("textual-serve is not installed; run `make setup` or pip install textual-serve") from None
+    typer.echo(f"serving on http://{host}:{port} (tunnel: ssh -N -L {port}:127.0.0.1:{port} user@this-host)")
+    Server(serve_command(runs_dir, preset), host=host, port=port, title="lcl-tui").serve()
+
+
 @app.command()
 def predict(
     run: Annotated[str, typer.Argument(help="A run id or folder, or a checkpoint folder.")],

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -123,3 +124,29 @@ def test_sigterm_stops_gracefully_and_keeps_a_checkpoint(tiny, tmp_path):
     run = RunStore(runs_dir).runs()[0]
     assert run.read_status().status == "stopped"
     assert run.last_checkpoint is not None and "stopping after this step" in err
+
+
+def test_serve_binds_loopback_unless_told_otherwise(monkeypatch):
+    import textual_serve.server
+
+    from lcl_tui.cli import serve_command
+
+    bound = {}
+
+    class FakeServer:
+        def __init__(self, command, host, port, title=None):
+            bound.update(command=command, host=host, port=port)
+
+        def serve(self):
+            bound["served"] = True
+
+    monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    assert runner.invoke(app, ["serve"]).exit_code == 0
+    assert bound["host"] == "127.0.0.1" and bound["port"] == 8000 and bound["served"]
+    assert "lcl_tui.cli --runs-dir runs" in bound["command"]
+    refused = runner.invoke(app, ["serve", "--host", "0.0.0.0"])
+    assert refused.exit_code == 2 and "--allow-remote" in refused.output
+    bound.clear()
+    assert runner.invoke(app, ["serve", "--host", "0.0.0.0", "--allow-remote"]).exit_code == 0
+    assert bound["host"] == "0.0.0.0"
+    assert "--preset quickstart" in serve_command(Path("runs"), "quickstart")
