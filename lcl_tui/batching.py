@@ -99,48 +99,37 @@ def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.
 
 def class_aware_batches(labels: Sequence[int], batch_size: int, per_class: int,
                         rng: random.Random) -> list[list[int]]:
-    """Batches of `per_class` examples from each of batch_size // per_class drawn classes.
+    """Batches made of chunks of `per_class` examples of one class each.
 
-    Classes are drawn in proportion to what they have left this epoch, so an epoch sees
-    each example about once and keeps the data's class balance. A class with fewer than
-    `per_class` examples left is topped up from its already used examples.
+    Each class's shuffled examples are cut into chunks, and each class's chunks are spread
+    evenly over the epoch (chunk j of n sits at a random point in [j/n, (j+1)/n)). So
+    every batch mixes classes in the data's proportions, from the first batch to the last:
+    an epoch whose tail were all one class would drag the heads towards that class. Each
+    example comes once an epoch; a class's last, short chunk is topped up from its other
+    examples so that its anchors have positives too.
     """
     by_class: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
         by_class.setdefault(label, []).append(index)
-    remaining = {label: rng.sample(indices, len(indices)) for label, indices in by_class.items()}
-    total_batches = math.ceil(len(labels) / batch_size)
-    classes_per_batch = max(1, batch_size // per_class)
+    keyed_chunks: list[tuple[float, list[int]]] = []
+    for label in sorted(by_class):
+        members = rng.sample(by_class[label], len(by_class[label]))
+        chunks = [members[i:i + per_class] for i in range(0, len(members), per_class)]
+        last = chunks[-1]
+        if len(last) < per_class and len(members) > len(last):
+            others = [i for i in members if i not in last]
+            last.extend(rng.sample(others, min(per_class - len(last), len(others))))
+        for j, chunk in enumerate(chunks):
+            keyed_chunks.append(((j + rng.random()) / len(chunks), chunk))
+    keyed_chunks.sort(key=lambda item: item[0])
     batches: list[list[int]] = []
-    for _ in range(total_batches):
-        batch: list[int] = []
-        candidates = [label for label, left in remaining.items() if left]
-        if not candidates:
-            remaining = {label: rng.sample(ix, len(ix)) for label, ix in by_class.items()}
-            candidates = list(remaining)
-        drawn: list[int] = []
-        pool = list(candidates)
-        while pool and len(drawn) < classes_per_batch:
-            weights = [len(remaining[label]) for label in pool]
-            label = rng.choices(pool, weights=weights)[0]
-            pool.remove(label)
-            drawn.append(label)
-        for label in drawn:
-            take = remaining[label][:per_class]
-            remaining[label] = remaining[label][per_class:]
-            if len(take) < per_class and len(by_class[label]) > len(take):
-                spare = [i for i in by_class[label] if i not in take]
-                take += rng.sample(spare, min(per_class - len(take), len(spare)))
-            batch.extend(take)
-        # Fill what the drawn classes could not from any class with examples left.
-        leftovers = [i for label in remaining if label not in drawn for i in remaining[label]]
-        fill = batch_size - len(batch)
-        if fill > 0 and leftovers:
-            extra = rng.sample(leftovers, min(fill, len(leftovers)))
-            extra_set = set(extra)
-            for label in remaining:
-                remaining[label] = [i for i in remaining[label] if i not in extra_set]
-            batch.extend(extra)
+    batch: list[int] = []
+    for _, chunk in keyed_chunks:
+        if batch and len(batch) + len(chunk) > batch_size:
+            batches.append(batch)
+            batch = []
+        batch.extend(chunk)
+    if batch:
         batches.append(batch)
     return batches
 

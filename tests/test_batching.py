@@ -41,20 +41,33 @@ def test_class_aware_batches_give_every_anchor_a_positive():
     rng = random.Random(0)
     labels = [rng.randrange(32) for _ in range(2000)]
     batches = class_aware_batches(labels, batch_size=32, per_class=4, rng=random.Random(3))
-    assert len(batches) == 63
     with_positive = total = 0
     for batch in batches:
         counts = Counter(labels[i] for i in batch)
         total += len(batch)
         with_positive += sum(c for c in counts.values() if c >= 2)
-        assert len(batch) <= 32
+        assert len(batch) <= 32 and len(set(batch)) == len(batch)
     assert with_positive / total > 0.95
-    # An epoch sees most examples (the draw is proportional to what is left).
-    seen = {i for batch in batches for i in batch}
-    assert len(seen) > 0.9 * len(labels)
+    # Every example once an epoch (a few topped-up short chunks repeat some).
+    assert {i for batch in batches for i in batch} == set(range(2000))
+    assert total < 2000 * 1.1 and len(batches) < 2000 / 32 * 1.1
+
+
+def test_class_aware_batches_keep_the_class_mix_to_the_end_of_the_epoch():
+    # movie-snippets-5 proportions: two large classes, three small ones.
+    labels = [0] * 100 + [1] * 370 + [2] * 100 + [3] * 370 + [4] * 100
+    batches = class_aware_batches(labels, batch_size=32, per_class=4, rng=random.Random(0))
+    tail = [labels[i] for batch in batches[-4:] for i in batch]
+    share = Counter(tail)
+    # The tail holds every class, none dominates (the whole epoch: 10/36/10/36/10 %).
+    assert set(share) == {0, 1, 2, 3, 4}
+    assert max(share.values()) / len(tail) < 0.6
+    for batch in batches:
+        assert len({labels[i] for i in batch}) >= 3
 
 
 def test_class_aware_batches_survive_tiny_classes():
     labels = [0] * 50 + [1] + [2] * 3
     batches = class_aware_batches(labels, batch_size=8, per_class=4, rng=random.Random(0))
     assert all(batches) and all(len(set(b)) == len(b) for b in batches)
+    assert {i for b in batches for i in b} == set(range(len(labels)))
