@@ -62,7 +62,7 @@ def quiet_libraries() -> None:
 
 
 def stop_on_signals():
-    """Ctrl-C or SIGTERM (a batch scheduler's pre-emption) stops after the current step,
+    """Ctrl-C, SIGTERM (a batch scheduler's pre-emption) or SIGHUP stops after the current step,
     keeping a checkpoint to `--resume` from; a second Ctrl-C aborts at once."""
     import signal
     import threading
@@ -78,6 +78,9 @@ def stop_on_signals():
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
+        # A dropped SSH session: stop cleanly with a checkpoint rather than die mid-write.
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, request_stop)
     return stop
 
 

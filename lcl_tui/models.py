@@ -25,7 +25,7 @@ HEADS_FILE = "heads.safetensors"
 WEIGHTING_DIR = "weighting_encoder"
 
 
-def resolve_model_path(name: str) -> str:
+def resolve_model_path(name: str, key: str = "model.name") -> str:
     """A packaged name to its folder; hub ids and local folders pass through."""
     if name.startswith("packaged:"):
         if name != PACKAGED_MODEL:
@@ -41,17 +41,20 @@ def resolve_model_path(name: str) -> str:
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
-            raise ModelError(f"model folder {name} has no config.json; give a Hugging Face model folder")
+            raise ModelError(f"{key}: model folder {name} has no config.json; give a Hugging Face model folder")
         return str(path)
     if name.startswith((".", "/", "~")):
-        raise ModelError(f"model folder not found: {name}")
+        raise ModelError(
+            f"{key}: model folder not found: {name}; check the path (or use a hub id, or {PACKAGED_MODEL})"
+        )
     return name
 
 
-def _from_pretrained(loader: Any, name: str, trust_remote_code: bool, what: str) -> Any:
-    path = resolve_model_path(name)
+def _from_pretrained(loader: Any, name: str, trust_remote_code: bool, what: str,
+                     key: str = "model.name", **options: Any) -> Any:
+    path = resolve_model_path(name, key)
     try:
-        return loader.from_pretrained(path, trust_remote_code=trust_remote_code)
+        return loader.from_pretrained(path, trust_remote_code=trust_remote_code, **options)
     except ValueError as error:
         text = str(error)
         if "trust_remote_code" in text:
@@ -71,13 +74,28 @@ def _from_pretrained(loader: Any, name: str, trust_remote_code: bool, what: str)
 def load_tokenizer(name: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
-    return _from_pretrained(AutoTokenizer, name, trust_remote_code, "tokenizer")
+    tokenizer = _from_pretrained(AutoTokenizer, name, trust_remote_code, "tokenizer")
+    # transformers 5 builds an empty vocabulary for a folder without tokenizer files.
+    if len(tokenizer) <= len(tokenizer.all_special_tokens):
+        raise ModelError(
+            f"model '{name}' has no usable tokenizer (no vocab.txt or tokenizer.json); "
+            "add the tokenizer files to the folder"
+        )
+    return tokenizer
 
 
-def load_encoder(name: str, trust_remote_code: bool = False) -> nn.Module:
+def load_encoder(name: str, trust_remote_code: bool = False, key: str = "model.name") -> nn.Module:
     from transformers import AutoModel
 
-    return _from_pretrained(AutoModel, name, trust_remote_code, "model")
+    return _from_pretrained(AutoModel, name, trust_remote_code, "model", key)
+
+
+def max_input_tokens(encoder: nn.Module, tokenizer: Any) -> int | None:
+    """The longest input the encoder takes, or None when it does not say."""
+    limits = [getattr(encoder.config, "max_position_embeddings", None),
+              getattr(tokenizer, "model_max_length", None)]
+    known = [int(limit) for limit in limits if isinstance(limit, int) and 0 < limit < 1_000_000]
+    return min(known) if known else None
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, special_tokens_mask: torch.Tensor | None,
@@ -183,7 +201,7 @@ def build_model(config: ModelConfig, num_labels: int, objective: str, tokenizer:
     if weighting == "separate":
         weighting_name = config.weighting_model or config.name
         weighting_backbone = TransformerBackbone(
-            load_encoder(weighting_name, config.trust_remote_code), config.pooling
+            load_encoder(weighting_name, config.trust_remote_code, key="model.weighting_model"), config.pooling
         )
     return TextClassifier(backbone, num_labels, config.head_dropout, weighting, weighting_backbone)
 
@@ -238,13 +256,15 @@ def load_checkpoint(folder: Path, device: str = "cpu") -> tuple[TextClassifier, 
         from transformers import AutoModel
 
         tokenizer = load_tokenizer(str(folder), model_config.trust_remote_code)
-        # Build from the saved config, then load the saved weights: never the hub.
-        encoder = AutoModel.from_pretrained(str(folder), trust_remote_code=model_config.trust_remote_code)
+        # Build from the saved config, then load the saved weights: safetensors, never pickle.
+        encoder = _from_pretrained(AutoModel, str(folder), model_config.trust_remote_code, "checkpoint",
+                                   use_safetensors=True)
         backbone = TransformerBackbone(encoder, model_config.pooling)
         weighting_backbone = None
         if weighting == "separate":
             weighting_backbone = TransformerBackbone(
-                AutoModel.from_pretrained(str(folder / WEIGHTING_DIR), trust_remote_code=model_config.trust_remote_code),
+                _from_pretrained(AutoModel, str(folder / WEIGHTING_DIR), model_config.trust_remote_code,
+                                 "checkpoint", use_safetensors=True),
                 model_config.pooling,
             )
     else:

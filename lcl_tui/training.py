@@ -25,7 +25,7 @@ import torch
 
 from lcl_tui.batching import EncodedTexts, collate, encode_texts, epoch_batches, sequential_batches
 from lcl_tui.config import RunConfig
-from lcl_tui.errors import UserError
+from lcl_tui.errors import ConfigError, UserError
 from lcl_tui.events import (
     CheckpointSaved,
     EvalEvent,
@@ -35,7 +35,14 @@ from lcl_tui.events import (
     StepEvent,
 )
 from lcl_tui.metrics import accuracy, confusion_matrix, macro_f1, per_class_metrics
-from lcl_tui.models import TextClassifier, build_model, load_checkpoint, load_tokenizer, save_checkpoint
+from lcl_tui.models import (
+    TransformerBackbone,
+    build_model,
+    load_checkpoint,
+    load_tokenizer,
+    max_input_tokens,
+    save_checkpoint,
+)
 from lcl_tui.objectives import objective_loss
 from lcl_tui.runstore import Run, RunStore
 from lcl_tui.training_state import (
@@ -206,6 +213,7 @@ class Trainer:
                 config.model, len(self.label_names), config.loss.objective, self.tokenizer, self.label_names,
             )
             self.model.to(self.device)
+            self.check_max_length()
         max_length = config.data.max_length
         self.train_data = encode_texts(self.tokenizer, self.splits.train.texts, self.splits.train.labels, max_length)
         self.validation_data = encode_texts(self.tokenizer, self.splits.validation.texts,
@@ -222,6 +230,18 @@ class Trainer:
             self.run_folder.write_status("running")
             if not self.run_folder.split_path.is_file():
                 self.run_folder.save_split(self.splits)
+
+    def check_max_length(self) -> None:
+        backbone = self.model.backbone
+        if not isinstance(backbone, TransformerBackbone):
+            return
+        limit = max_input_tokens(backbone.encoder, self.tokenizer)
+        wanted = self.config.data.max_length
+        if limit is not None and wanted > limit:
+            raise ConfigError(
+                f"data.max_length={wanted} is more than model '{self.config.model.name}' takes "
+                f"({limit} tokens); set data.max_length={limit} or less"
+            )
 
     # --- the whole run -----------------------------------------------------------------------
     def run(self) -> TrainResult:
@@ -331,9 +351,16 @@ class Trainer:
                     for name, part in parts.items():
                         totals[name] = totals.get(name, 0.0) + float(part.detach()) / len(group)
                     window_examples += len(indices)
-                if optim.grad_clip > 0:
-                    scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), optim.grad_clip)
+                scaler.unscale_(optimizer)
+                norm = torch.nn.utils.clip_grad_norm_(
+                    self.model.parameters(), optim.grad_clip if optim.grad_clip > 0 else float("inf")
+                )
+                # A finite loss can still have a NaN gradient; fp16's scaler skips such steps itself.
+                if not scaler.is_enabled() and not math.isfinite(float(norm)):
+                    raise TrainingFault(
+                        f"the gradients became {float(norm)} at step {self.step + 1}; lower optim.lr, "
+                        "set optim.grad_clip, or set train.mixed_precision=no"
+                    )
                 scaler.step(optimizer)
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
@@ -382,15 +409,25 @@ class Trainer:
         return patience is not None and self.evals_without_improvement >= patience
 
     # --- evaluation ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def evaluation_memory_guard(self, batch_size: int):
+        try:
+            yield
+        except torch.OutOfMemoryError:
+            raise TrainingFault(
+                f"out of memory while evaluating at batch size {batch_size}; lower train.eval_batch_size"
+            ) from None
+
     @torch.no_grad()
     def predict_logits(self, data: EncodedTexts) -> torch.Tensor:
         self.model.eval()
         logits = torch.zeros((len(data), len(self.label_names)))
         for indices in sequential_batches(data, self.config.train.eval_batch_size):
-            batch = self.to_device(collate(data, indices))
-            with self.autocast():
-                output = self.model(batch, with_weights=False)
-            logits[indices] = output.logits.float().cpu()
+            with self.evaluation_memory_guard(len(indices)):
+                batch = self.to_device(collate(data, indices))
+                with self.autocast():
+                    output = self.model(batch, with_weights=False)
+                logits[indices] = output.logits.float().cpu()
         self.model.train()
         return logits
 
@@ -438,8 +475,10 @@ class Trainer:
         self.last_saved_step = self.step
         final = run.checkpoint_dir(self.step)
         if final.exists():
+            # Already saved at this step (this eval, or a killed process's complete folder).
             if best:
                 run.set_pointer("best", final, step=self.step)
+            run.set_pointer("last", final, step=self.step)
             return
         temporary = run.checkpoints_dir / f".tmp-{final.name}-{os.getpid()}"
         shutil.rmtree(temporary, ignore_errors=True)
@@ -499,10 +538,11 @@ class Trainer:
         hidden = self.model.backbone.hidden_size
         features = torch.zeros((len(data), hidden))
         for indices in sequential_batches(data, self.config.train.eval_batch_size):
-            batch = self.to_device(collate(data, indices))
-            with self.autocast():
-                pooled = self.model.backbone(batch)
-            features[indices] = pooled.float().cpu()
+            with self.evaluation_memory_guard(len(indices)):
+                batch = self.to_device(collate(data, indices))
+                with self.autocast():
+                    pooled = self.model.backbone(batch)
+                features[indices] = pooled.float().cpu()
         return features
 
     def fit_classifier_on_frozen_features(self) -> None:

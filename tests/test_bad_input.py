@@ -306,15 +306,7 @@ def test_train_input_is_a_one_line_error(ws, case):
 
 FIX_HINTS = ("set ", "use ", "give ", "check", "fix", "add ", "see ", "must ", "keep ", "remove", "fill ",
              "retype", "save ", "known", "one of", "the packaged one is", "need at least")
-# models.resolve_model_path says only "model folder not found: PATH" (owned by models.py).
-NO_HINT_YET = {"missing-model-folder", "weighting-model-missing"}
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(case, marks=pytest.mark.xfail(strict=True, reason="models.py message names no fix"))
-    if case in NO_HINT_YET else case
-    for case in TRAIN_CASES
-])
+@pytest.mark.parametrize("case", list(TRAIN_CASES))
 def test_every_message_names_a_fix(ws, case):
     """A message says what to do: a key to set, an action, the valid choices or a place to look."""
     make, _, _ = TRAIN_CASES[case]
@@ -342,8 +334,6 @@ def test_an_unreadable_data_file(ws, monkeypatch):
         train(load_config(ws.preset, parse_overrides(sets)))
 
 
-@pytest.mark.xfail(strict=True, reason="training.py/models.py: data.max_length is not checked against the "
-                                       "encoder's max_position_embeddings (the run fails with a tensor size error)")
 def test_max_length_beyond_the_model_is_named(ws):
     long_rows = [(" ".join(["happy"] * 100) + f" {i}", "yes" if i % 2 else "no") for i in range(40)]
     data = ws.csv("long.csv", long_rows)
@@ -357,8 +347,6 @@ def test_max_length_beyond_the_model_is_named(ws):
     assert "data.max_length" in message, message
 
 
-@pytest.mark.xfail(strict=True, reason="models.load_tokenizer: a model folder without tokenizer files loads an "
-                                       "empty vocabulary and trains on [UNK] only")
 def test_a_model_folder_without_a_tokenizer_is_an_error(ws):
     target = ws.model_copy("no-tokenizer")
     for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json"):

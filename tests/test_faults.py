@@ -76,8 +76,6 @@ def test_a_non_finite_loss_stops_the_run_before_it_trains_on_it(tiny, monkeypatc
     assert_checkpoints_sound(result.run)
 
 
-@pytest.mark.xfail(strict=True, reason="training.py checks the loss but not the gradients: a NaN gradient "
-                                       "makes NaN weights, which the next evaluation saves as last.json")
 def test_a_non_finite_gradient_with_a_finite_loss_never_reaches_a_checkpoint(tiny, monkeypatch):
     """sqrt(x - x) is 0 forward and NaN backward: the loss looks fine, the update is garbage."""
     real = training.objective_loss
@@ -140,9 +138,6 @@ def test_out_of_memory_names_the_batch_size_that_caused_it(tiny, monkeypatch, vi
     assert_checkpoints_sound(result.run)  # the two steps before it were checkpointed
 
 
-@pytest.mark.xfail(strict=True, reason="training.py catches OutOfMemoryError only in the training step; "
-                                       "an OOM while evaluating reads 'OutOfMemoryError: ...' without "
-                                       "train.eval_batch_size")
 def test_out_of_memory_while_evaluating_names_the_eval_batch_size(tiny, monkeypatch):
     out_of_memory_in(monkeypatch, training_mode=False)
     result = train(tiny(loss__objective="ce", train__eval_batch_size=48, train__max_steps=2))

@@ -124,9 +124,6 @@ def test_a_planted_pickle_is_refused_before_it_is_read(trained_run, tmp_path, no
     assert no_unpickling == []
 
 
-@pytest.mark.xfail(strict=True, reason="models.load_checkpoint (used by resume and test_best) lets "
-                                       "AutoModel.from_pretrained fall back to pytorch_model.bin; it needs "
-                                       "use_safetensors=True")
 def test_load_checkpoint_itself_never_falls_back_to_pickle(trained_run, tmp_path, no_unpickling):
     from lcl_tui.models import load_checkpoint
 
