@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
-    from lcl_tui.cli import quiet_libraries
+    from lcl_tui.quiet import quiet_libraries
 
     quiet_libraries()
     import torch

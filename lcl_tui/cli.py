@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from lcl_tui.errors import UserError
+from lcl_tui.quiet import quiet_libraries
 
 app = typer.Typer(
     add_completion=False,
@@ -44,21 +45,6 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(130) from None
-
-
-def quiet_libraries() -> None:
-    """Hide library progress bars and chatter that would flood batch logs."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    with contextlib.suppress(Exception):
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-    with contextlib.suppress(Exception):
-        import datasets
-
-        datasets.disable_progress_bars()
-        datasets.logging.set_verbosity_error()
 
 
 def stop_on_signals():

@@ -7,21 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lcl_tui.quiet import quiet_libraries
+
 # Set by the user, the thread count is theirs to choose; otherwise the app keeps one core.
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "LCL_TUI_TORCH_THREADS")
-
-
-def quiet_libraries() -> None:
-    """Progress bars and warnings from transformers would only cost time: the screen is ours."""
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:
-        return
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
 
 
 def leave_a_core_for_the_ui() -> None:
