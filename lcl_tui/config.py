@@ -354,16 +354,23 @@ def resolve_preset_path(name_or_path: str) -> Path:
     raise ConfigError(f"unknown preset '{name_or_path}' (see `lcl-tui presets`; e.g. {known})")
 
 
-def load_config(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
-    path = resolve_preset_path(str(name_or_path))
+def read_toml_file(path: Path, what: str = "preset", missing_hint: str = "") -> dict[str, Any]:
+    """A TOML file's contents; every way it can fail is a one-line ConfigError."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} file not found: {path}{missing_hint}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; save the preset as UTF-8") from None
+        raise ConfigError(f"{path}: not UTF-8 text; save the {what} as UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML ({error}); fix the file") from None
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+
+
+def load_config(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    path = resolve_preset_path(str(name_or_path))
+    raw = read_toml_file(path)
     raw.setdefault("name", path.stem)
     try:
         config = config_from_dict(raw)

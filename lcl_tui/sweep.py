@@ -38,13 +38,12 @@ import shutil
 import statistics
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lcl_tui.config import RunConfig, apply_overrides, load_config
+from lcl_tui.config import RunConfig, apply_overrides, load_config, read_toml_file
 from lcl_tui.errors import ConfigError, UserError
 from lcl_tui.runstore import RUN_NAME_PATTERN, Run, RunStore
 
@@ -251,16 +250,7 @@ def _read_variants(raw: Any, where: str) -> list[Variant]:
 
 def load_sweep(path: str | Path) -> Sweep:
     path = Path(path).expanduser()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"sweep file not found: {path}; give a .toml sweep file (see sweeps/)") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; save the sweep file as UTF-8") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML ({error}); fix the file") from None
-    except OSError as error:
-        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    raw = read_toml_file(path, what="sweep file", missing_hint="; give a .toml sweep file (see sweeps/)")
     return sweep_from_dict(raw, default_name=path.stem, source=path)
 
 
