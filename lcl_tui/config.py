@@ -361,7 +361,7 @@ def read_toml_file(path: Path, what: str = "preset", missing_hint: str = "") -> 
     except FileNotFoundError:
         raise ConfigError(f"{what} file not found: {path}{missing_hint}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; save the {what} as UTF-8") from None
+        raise ConfigError(f"{path}: not UTF-8 text; save the {what} file as UTF-8") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML ({error}); fix the file") from None
     except OSError as error:

@@ -250,7 +250,7 @@ def _read_variants(raw: Any, where: str) -> list[Variant]:
 
 def load_sweep(path: str | Path) -> Sweep:
     path = Path(path).expanduser()
-    raw = read_toml_file(path, what="sweep file", missing_hint="; give a .toml sweep file (see sweeps/)")
+    raw = read_toml_file(path, what="sweep", missing_hint="; give a .toml sweep file (see sweeps/)")
     return sweep_from_dict(raw, default_name=path.stem, source=path)
 
 
