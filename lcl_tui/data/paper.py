@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from lcl_tui.data.hub import _fetch
@@ -112,6 +112,14 @@ def split_of(splits: dict[str, Any], role: str) -> str | None:
     return next((name for name in names if name in splits), None)
 
 
+def hub_splits(splits: dict[str, Any], dataset_id: str) -> Iterator[tuple[str, Any, str]]:
+    """(role, split, where) for each of train, validation and test the hub gives."""
+    for role in ("train", "validation", "test"):
+        split = split_of(splits, role)
+        if split is not None:
+            yield role, splits[split], f"'{dataset_id}' {split} split"
+
+
 def build_source(name: str, label_names: list[str], parts: dict[str, Rows],
                  warnings: list[str] | None = None) -> SourceData:
     """Rows of (text, label name) per split -> SourceData with the fixed label order.
@@ -188,12 +196,8 @@ def load_empathetic_dialogues(config=None) -> SourceData:
     known = set(ED_EMOTIONS)
     parts: dict[str, Rows] = {}
     unknown = 0
-    for role in ("train", "validation", "test"):
-        split = split_of(splits, role)
-        if split is None:
-            continue
-        where = f"'{dataset_id}' {split} split"
-        columns = columns_of(splits[split])
+    for role, split, where in hub_splits(splits, dataset_id):
+        columns = columns_of(split)
         conv = pick_column(columns, ["conv_id"], "conversation id", where)
         prompt = pick_column(columns, ["prompt"], "situation", where)
         emotion = pick_column(columns, ["context", "emotion"], "emotion", where)
@@ -230,12 +234,8 @@ def _goemotions(mode: str) -> SourceData:
     label_names = names if mode == "first" else [n for n in names if n != "neutral"]
     parts: dict[str, Rows] = {}
     left_out = 0
-    for role in ("train", "validation", "test"):
-        split = split_of(splits, role)
-        if split is None:
-            continue
-        where = f"'{dataset_id}' {split} split"
-        columns = columns_of(splits[split])
+    for role, split, where in hub_splits(splits, dataset_id):
+        columns = columns_of(split)
         text_col = pick_column(columns, ["text"], "text", where)
         labels_col = pick_column(columns, ["labels", "label"], "labels", where)
         rows: Rows = []
@@ -303,11 +303,8 @@ def _simple(name: str, ids: Sequence[tuple[str, str | None]], label_names: list[
     dataset_id, splits = fetch_first(ids, name)
     parts: dict[str, Rows] = {}
     dropped = 0
-    for role in ("train", "validation", "test"):
-        split = split_of(splits, role)
-        if split is None:
-            continue
-        rows = _labelled_rows(splits[split], f"'{dataset_id}' {split} split", text_candidates,
+    for role, split, where in hub_splits(splits, dataset_id):
+        rows = _labelled_rows(split, where, text_candidates,
                               label_candidates, label_names, clean, aliases)
         kept = [(text, label) for text, label in rows if label not in drop]
         dropped += len(rows) - len(kept)
@@ -379,12 +376,7 @@ def load_ag_news(config=None) -> SourceData:
     name = "ag-news"
     dataset_id, splits = fetch_first(AG_NEWS_IDS, name)
     parts: dict[str, Rows] = {}
-    for role in ("train", "validation", "test"):
-        split = split_of(splits, role)
-        if split is None:
-            continue
-        dataset = splits[split]
-        where = f"'{dataset_id}' {split} split"
+    for role, dataset, where in hub_splits(splits, dataset_id):
         columns = columns_of(dataset)
         label_col = pick_column(columns, ["label", "class"], "label", where)
         if "title" in columns and "description" in columns:  # sh0416/ag_news: 1..4, two columns
