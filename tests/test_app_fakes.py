@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from textual.css.query import NoMatches
+
 from lcl_tui.config import RunConfig
 from lcl_tui.events import (
     CheckpointSaved,
@@ -210,15 +212,16 @@ class FakePredictor:
 async def wait_until(pilot, condition, timeout: float = 30.0, step: float = 0.05) -> None:
     """Let the app run until `condition()` holds (training runs in real threads).
 
-    A condition that raises AttributeError counts as false: the hidden panes are built
-    just after the first frame, so `app.runs_pane` may still be None when a test begins.
+    A condition that raises AttributeError or NoMatches counts as false: the hidden panes
+    are built just after the first frame, so `app.runs_pane` may still be None when a test
+    begins, and a screen being pushed may not be mounted yet.
     """
     deadline = time.monotonic() + timeout
 
     def holds() -> bool:
         try:
             return bool(condition())
-        except AttributeError:
+        except (AttributeError, NoMatches):
             return False
 
     while not holds():

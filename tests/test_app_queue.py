@@ -2,6 +2,7 @@
 
 import threading
 
+from textual.command import CommandList
 from textual.widgets import TabbedContent
 
 from lcl_tui.app.screens.dialogs import ConfirmDialog
@@ -160,19 +161,30 @@ def wait_for(condition, timeout):
     return False
 
 
+async def wait_for_palette_hit(pilot, app, prompt_start: str) -> None:
+    """Wait until the palette's search has put `prompt_start` first and highlighted it."""
+
+    def first_hit_is_highlighted() -> bool:
+        commands = app.screen.query_one(CommandList)
+        return (commands.option_count > 0 and commands.highlighted == 0
+                and str(commands.get_option_at_index(0).prompt).startswith(prompt_start))
+
+    await wait_until(pilot, first_hit_is_highlighted)
+
+
 async def test_command_palette_reaches_the_main_actions(tmp_path):
     app = build_app(tmp_path, FakeTrainer(steps=5))
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"show runs")
-        await pilot.pause(0.3)
+        await wait_for_palette_hit(pilot, app, "Show runs")
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.active_tab == "runs")
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"train with")
-        await pilot.pause(0.3)
+        await wait_for_palette_hit(pilot, app, "Train with")
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.queue.runs and app.queue.runs[0].state == "completed")
         assert app.query_one(TabbedContent).active == "monitor"

@@ -31,9 +31,8 @@ async def test_runs_list_opens_a_run_in_the_monitor(tmp_path):
         await wait_until(pilot, lambda: app.active_tab == "monitor" and app.selected is not None
                          and app.selected.version > 0)
         assert app.selected.title == "20231114-a-ce"
-        await pilot.pause(0.4)
-        text = screen_text(app)
-        assert "20231114-a-ce" in text and "step 120/120" in text and "best 96.8%" in text
+        await wait_until(pilot, lambda: all(part in screen_text(app)
+                                            for part in ("20231114-a-ce", "step 120/120", "best 96.8%")))
         confusion = app.query_one(ConfusionTable)
         assert confusion.row_count == len(LABELS)
 
@@ -60,12 +59,10 @@ async def test_compare_overlays_a_second_run(tmp_path):
         await wait_until(pilot, lambda: app.active_tab == "monitor")
         await pilot.press("f5", "down", "c")
         await wait_until(pilot, lambda: app.compare is not None and app.compare.version > 0)
-        await pilot.pause(0.4)
         assert app.selected.title == "20231115-b" and app.compare.title == "20231114-a"
-        assert "20231114-a: total" in screen_text(app)  # the overlay's legend
+        await wait_until(pilot, lambda: "20231114-a: total" in screen_text(app))  # the overlay's legend
         await pilot.press("c")  # in the monitor: clear the overlay
-        await pilot.pause(0.4)
-        assert app.compare is None and "20231114-a: total" not in screen_text(app)
+        await wait_until(pilot, lambda: app.compare is None and "20231114-a: total" not in screen_text(app))
 
 
 async def test_open_run_focuses_the_prompt_and_predicts(tmp_path):
@@ -92,8 +89,7 @@ async def test_open_run_focuses_the_prompt_and_predicts(tmp_path):
 async def test_a_missing_run_is_a_notification_not_a_crash(tmp_path):
     app = build_app(tmp_path, open_run="no-such-run")
     async with app.run_test() as pilot:
-        await pilot.pause(0.2)
-        assert any("no run 'no-such-run'" in n.message for n in app._notifications)
+        await wait_until(pilot, lambda: any("no run 'no-such-run'" in n.message for n in app._notifications))
         await pilot.press("f3")
         assert app.active_tab == "monitor"
 

@@ -31,9 +31,8 @@ async def test_train_watch_ask_and_reopen_the_tiny_model(tiny_root, tmp_path):
         await pilot.press("ctrl+t")  # returns once the app is idle: training may be done already
         live = app.queue.runs[0]
         await wait_until(pilot, lambda: live.state == "completed", timeout=120)
-        await pilot.pause(0.4)
-        text = screen_text(app)
-        assert live.run.run_id in text and "completed" in text and "test acc" in text.replace("\n ", " ")
+        await wait_until(pilot, lambda: all(part in screen_text(app).replace("\n ", " ")
+                                            for part in (live.run.run_id, "completed", "test acc")))
         assert app.query_one(ConfusionTable).row_count == len(CLASS_CUES)
         assert any("Finished" in m for m in notifications(app))
 
@@ -61,8 +60,7 @@ async def test_train_watch_ask_and_reopen_the_tiny_model(tiny_root, tmp_path):
         bars = reopened.query_one(PredictionBars)
         await wait_until(pilot, lambda: bars.labels, timeout=30)
         await pilot.press("f3")
-        await pilot.pause(0.4)
-        assert f"step {steps}/" in screen_text(reopened)
+        await wait_until(pilot, lambda: f"step {steps}/" in screen_text(reopened))
 
 
 async def test_stop_ends_a_real_run_within_a_step(tiny_root, tmp_path):
