@@ -75,6 +75,8 @@ def open_app(
     preset: Annotated[Optional[str], typer.Option(help="Open with this preset (name or .toml file) loaded.")] = None,
     start: Annotated[bool, typer.Option("--start", help="Start training the preset at once.")] = False,
     open_run: Annotated[Optional[str], typer.Option("--open", help="Open a run (id or folder).")] = None,
+    sweep: Annotated[Optional[Path], typer.Option(
+        "--sweep", help="Start this sweep file in the app (its table fills in as runs end).")] = None,
     runs_dir: RunsDir = DEFAULT_RUNS_DIR,
     mouse: Annotated[bool, typer.Option("--mouse/--no-mouse", help="Capture the mouse (off: select text freely).")] = True,
 ) -> None:
@@ -92,9 +94,17 @@ def open_app(
             from lcl_tui.runstore import RunStore
 
             RunStore(runs_dir).open(open_run)
+        if sweep is not None:
+            if open_run is not None or start:
+                raise UserError("--sweep starts the sweep's own runs; drop --open and --start")
+            from lcl_tui.runstore import RunStore
+            from lcl_tui.sweep import load_sweep, plan_sweep
+
+            plan_sweep(load_sweep(sweep), RunStore(runs_dir))  # a bad sweep file fails here, in one line
         from lcl_tui.app import run_app
 
-        run_app(preset=preset, start=start, open_run=open_run, runs_dir=runs_dir, mouse=mouse)
+        run_app(preset=preset, start=start, open_run=open_run, runs_dir=runs_dir, mouse=mouse,
+                sweep_file=str(sweep) if sweep is not None else None)
 
 
 @app.command()

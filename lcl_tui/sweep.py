@@ -377,6 +377,13 @@ def plan_sweep(sweep: Sweep, store: RunStore) -> list[PlannedRun]:
     return plan
 
 
+def make_room(planned: PlannedRun, store: RunStore) -> None:
+    """Before training a planned run: its deterministic name must be free, so the failed,
+    stopped or interrupted attempt it redoes gives way to the new one."""
+    if planned.action == "redo":
+        shutil.rmtree(store.runs_dir / planned.point.run_name, ignore_errors=True)
+
+
 def run_sweep(sweep: Sweep, store: RunStore, subscribers: Sequence[Callable] = (),
               stop: threading.Event | None = None) -> Iterator[SweepProgress]:
     """Train every planned run in turn, yielding progress; the caller drives the iterator.
@@ -396,9 +403,7 @@ def run_sweep(sweep: Sweep, store: RunStore, subscribers: Sequence[Callable] = (
         if planned.action == "skip":
             yield SweepProgress("skipped", index, total, point, status=planned.reason)
             continue
-        if planned.action == "redo":
-            # The deterministic name must be free: the old attempt gives way to the new one.
-            shutil.rmtree(store.runs_dir / point.run_name, ignore_errors=True)
+        make_room(planned, store)
         yield SweepProgress("started", index, total, point, status=planned.action)
         began = time.monotonic()
         try:

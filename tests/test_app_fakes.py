@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from textual.css.query import NoMatches
 
 from lcl_tui.config import RunConfig

@@ -34,7 +34,7 @@ def test_run_app_takes_what_the_cli_passes():
     from lcl_tui.app import run_app
 
     parameters = inspect.signature(run_app).parameters
-    assert list(parameters) == ["preset", "start", "open_run", "runs_dir", "mouse"]
+    assert list(parameters) == ["preset", "start", "open_run", "runs_dir", "mouse", "sweep_file"]
 
 
 def test_run_app_passes_mouse_to_app_run(monkeypatch, tmp_path):

@@ -109,3 +109,24 @@ def test_prompt_pane_with_prediction_80x24(fixed_world, snap_compare):
         await pilot.pause(0.1)
 
     assert snap_compare(app_for(fixed_world), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_sweep_table_after_a_sweep_100x24(fixed_world, snap_compare):
+    from test_app_sweep import ScoringTrainer, write_sweep
+
+    sweep_file = write_sweep(fixed_world, seeds=(1, 2))
+
+    async def run_before(pilot):
+        app = pilot.app
+        await settle()(pilot)
+        app.start_sweep(sweep_file)
+        # The last message of a sweep is the "ended" notification: clear it once it is up.
+        while not any("ended" in n.message for n in app._notifications):
+            await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        app.clear_notifications()
+        await pilot.press("f6")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app_for(fixed_world, trainer=ScoringTrainer(steps=5)), terminal_size=(100, 24),
+                        run_before=run_before)

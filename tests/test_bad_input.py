@@ -466,14 +466,32 @@ def test_app_options_fail_before_the_screen_opens(tmp_path, monkeypatch):
     import lcl_tui.app as app_package
 
     monkeypatch.setattr(app_package, "run_app", lambda **kw: pytest.fail("the app must not open"))
+    bad_sweep, good_sweep = tmp_path / "bad.toml", tmp_path / "good.toml"
+    bad_sweep.write_text("[grid]\nloss.alpha = 3\n")
+    good_sweep.write_text("seeds = [1]\n")
     for argv, fragment in [
         (["--start"], "--start needs --preset"),
         (["--preset", "no-such-preset"], "unknown preset 'no-such-preset'"),
         (["--preset", str(tmp_path / "nope.toml")], "config file not found"),
         (["--open", "no-such-run", "--runs-dir", tmp_path], "no run 'no-such-run'"),
         (["--open", "..", "--runs-dir", tmp_path], "no run '..'"),
+        (["--sweep", tmp_path / "nope.toml"], "sweep file not found"),
+        (["--sweep", bad_sweep], "loss.alpha must be a non-empty list"),
+        (["--sweep", good_sweep, "--preset", "quickstart", "--start"], "drop --open and --start"),
     ]:
         assert_one_line_error(invoke(argv), fragment)
+
+
+def test_app_sweep_option_reaches_the_app(tmp_path, monkeypatch):
+    import lcl_tui.app as app_package
+
+    seen = {}
+    monkeypatch.setattr(app_package, "run_app", lambda **kw: seen.update(kw))
+    sweep = tmp_path / "grid.toml"
+    sweep.write_text('seeds = [1]\n[grid]\nloss.alpha = [0.2, 0.8]\n')
+    result = invoke(["--sweep", sweep, "--runs-dir", tmp_path / "runs"])
+    assert result.exit_code == 0, result.output
+    assert seen["sweep_file"] == str(sweep) and seen["start"] is False
 
 
 def test_resume_inputs_are_one_line_errors(trained, tmp_path):

@@ -12,11 +12,12 @@ def run_app(
     open_run: str | None = None,
     runs_dir: str | Path | None = None,
     mouse: bool = True,
+    sweep_file: str | None = None,
 ) -> None:
     """Open the app; `mouse=False` leaves the mouse to the terminal (select text over SSH)."""
     from lcl_tui.app.app import make_app
 
-    app = make_app(preset=preset, start=start, open_run=open_run, runs_dir=runs_dir)
+    app = make_app(preset=preset, start=start, open_run=open_run, runs_dir=runs_dir, sweep_file=sweep_file)
     app.run(mouse=mouse)
 
 

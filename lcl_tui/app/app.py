@@ -23,9 +23,17 @@ from textual.widgets import Footer, TabbedContent, TabPane, Tabs
 from lcl_tui.app import engine
 from lcl_tui.app.commands import LclCommands
 from lcl_tui.app.disk_run import DiskRun
-from lcl_tui.app.messages import DatasetsListed, RunsListed, RunStateChanged, SelectRun
+from lcl_tui.app.messages import (
+    DatasetsListed,
+    RunsListed,
+    RunStateChanged,
+    SelectRun,
+    SweepPlanned,
+    SweepResultsRead,
+)
 from lcl_tui.app.run_queue import LiveRun, RunQueue
 from lcl_tui.app.screens.dialogs import ConfirmDialog, PathDialog
+from lcl_tui.app.sweep_session import SweepSession
 from lcl_tui.app.widgets.setup_form import SetupPane
 from lcl_tui.app.widgets.tabs import AppTabs
 from lcl_tui.config import RunConfig, load_config, presets_dir, save_config
@@ -37,6 +45,7 @@ if TYPE_CHECKING:  # built after the first frame; their modules import plotext a
     from lcl_tui.app.widgets.monitor import MonitorPane
     from lcl_tui.app.widgets.prompt import PromptPane
     from lcl_tui.app.widgets.runs import RunsPane
+    from lcl_tui.app.widgets.sweep import SweepPane
 
 REDRAW_SECONDS = 0.25  # 4 Hz: progress and numbers
 CHART_SECONDS = 0.5  # 2 Hz: smooth enough for curves, cheap enough on two cores
@@ -70,6 +79,7 @@ class LclTuiApp(App):
         Binding("f3", "show_tab('monitor')", "Monitor", priority=True, show=False, id="tab.monitor"),
         Binding("f4", "show_tab('prompt')", "Prompt", priority=True, show=False, id="tab.prompt"),
         Binding("f5", "show_tab('runs')", "Runs", priority=True, show=False, id="tab.runs"),
+        Binding("f6", "show_tab('sweep')", "Sweep", priority=True, show=False, id="tab.sweep"),
         Binding("ctrl+t", "train", "Train", priority=True, id="train"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
     ]
@@ -82,6 +92,7 @@ class LclTuiApp(App):
         store: RunStore,
         start: bool = False,
         open_run: str | None = None,
+        sweep_file: str | None = None,
         train_fn: Callable[..., Any] = engine.train,
         load_predictor: Callable[[Path], Any] = engine.load_predictor,
         list_datasets: Callable[[], list[Any]] = engine.list_datasets,
@@ -94,6 +105,8 @@ class LclTuiApp(App):
         self.store = store
         self.start_at_once = start
         self.open_run = open_run
+        self.sweep_file = sweep_file
+        self.sweep: SweepSession | None = None
         self.train_fn = train_fn
         self.load_predictor = load_predictor
         self.list_datasets_fn = list_datasets
@@ -114,6 +127,7 @@ class LclTuiApp(App):
         self.monitor_pane: MonitorPane | None = None
         self.prompt_pane: PromptPane | None = None
         self.runs_pane: RunsPane | None = None
+        self.sweep_pane: SweepPane | None = None
 
     # --- layout -------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -124,6 +138,7 @@ class LclTuiApp(App):
             yield TabPane("Monitor F3", id="monitor")
             yield TabPane("Prompt F4", id="prompt")
             yield TabPane("Runs F5", id="runs")
+            yield TabPane("Sweep F6", id="sweep")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -140,13 +155,15 @@ class LclTuiApp(App):
         from lcl_tui.app.widgets.monitor import MonitorPane
         from lcl_tui.app.widgets.prompt import PromptPane
         from lcl_tui.app.widgets.runs import RunsPane
+        from lcl_tui.app.widgets.sweep import SweepPane
 
         self.monitor_pane = MonitorPane(id="monitor-pane")
         self.prompt_pane = PromptPane(self.load_predictor, id="prompt-pane")
         self.runs_pane = RunsPane(self.store.runs_dir, id="runs-pane")
+        self.sweep_pane = SweepPane(id="sweep-pane")
         tabs = self.tabs
         for name, pane in (("monitor", self.monitor_pane), ("prompt", self.prompt_pane),
-                           ("runs", self.runs_pane)):
+                           ("runs", self.runs_pane), ("sweep", self.sweep_pane)):
             await tabs.get_pane(name).mount(pane)
         if self.selected is not None:  # chosen (Ctrl+T) before the panes existed
             self.prompt_pane.set_source(self.selected)
@@ -164,6 +181,8 @@ class LclTuiApp(App):
         self.action_refresh_runs()
         if self.open_run:
             self.open_target(self.open_run, then="prompt")
+        elif self.sweep_file:
+            self.start_sweep(self.sweep_file)
         elif self.start_at_once:
             self.action_train()
         else:
@@ -189,7 +208,7 @@ class LclTuiApp(App):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # While a dialog is open its keys win: F-keys and Ctrl+T must not act behind it.
-        if action in ("show_tab", "train") and len(self.screen_stack) > 1:
+        if action in ("show_tab", "train", "open_sweep_file") and len(self.screen_stack) > 1:
             return False
         return True
 
@@ -205,7 +224,7 @@ class LclTuiApp(App):
 
     def _focus_tab(self, name: str) -> None:
         panes = {"setup": self.setup_pane, "monitor": self.monitor_pane, "prompt": self.prompt_pane,
-                 "runs": self.runs_pane}
+                 "runs": self.runs_pane, "sweep": self.sweep_pane}
         if attached(panes.get(name)):
             panes[name].focus_main()
         else:
@@ -215,6 +234,8 @@ class LclTuiApp(App):
             self.redraw(force=True)
         elif name == "runs":
             self.action_refresh_runs()
+        elif name == "sweep":
+            self._show_sweep()
 
     # --- presets ------------------------------------------------------------------------
     def load_preset(self, name_or_path: str) -> None:
@@ -322,6 +343,8 @@ class LclTuiApp(App):
                 self.post_message(RunStateChanged(live.key))
 
         try:
+            if live.prepare is not None:
+                live.prepare()
             result = self.train_fn(live.config, store=self.store, stop=live.stop,
                                    subscribers=[live.publish, on_event])
         except Exception as error:  # a failed run is a notification, never the end of the app
@@ -350,12 +373,114 @@ class LclTuiApp(App):
             else:
                 self.notify(f"Finished {live.title}")
         self.start_ready_runs()
+        self._sweep_run_changed(live)
         if not attached(self.prompt_pane):
             return  # the app is closing
         if self.prompt_pane.source is live:
             self.prompt_pane.check_model()
         self.action_refresh_runs()
         self.redraw(force=True)
+
+    # --- sweeps -------------------------------------------------------------------------
+    def action_open_sweep_file(self) -> None:
+        default = "sweeps/" if Path("sweeps").is_dir() else ""
+
+        def start(path: str | None) -> None:
+            if path:
+                self.start_sweep(path)
+
+        self.push_screen(PathDialog("Run a sweep file (TOML: base, seeds, grid, variants):", default,
+                                    "Run sweep"), start)
+
+    def start_sweep(self, path: str) -> None:
+        """Read and plan the sweep in a worker (it reads every run folder it names), then queue it."""
+        if self.sweep is not None and self.sweep.active:
+            self.notify(f"Sweep {self.sweep.name} is still running: stop it (x in the sweep tab) first",
+                        severity="warning")
+            return
+        self._plan_sweep(str(Path(path).expanduser()))
+
+    @work(thread=True, exit_on_error=False, group="sweep")
+    def _plan_sweep(self, path: str) -> None:
+        try:
+            session = SweepSession.load(path, self.store)
+            session.refresh_results()  # what earlier runs of it already hold
+        except UserError as error:
+            self.call_from_thread(self.notify, str(error), severity="error", title="Sweep not started")
+            return
+        except Exception as error:
+            self.call_from_thread(self.notify, one_line(error), severity="error", title="Sweep not started")
+            return
+        self.post_message(SweepPlanned(session))
+
+    @on(SweepPlanned)
+    def _on_sweep_planned(self, message: SweepPlanned) -> None:
+        if self.sweep is not None and self.sweep.active:  # two starts raced; the first one won
+            return
+        session: SweepSession = message.session
+        self.sweep = session
+        parallel = self.setup_pane.parallel_runs()
+        if parallel is not None:
+            self.queue.concurrency = parallel
+        queued = session.enqueue(self.queue)
+        self._show_sweep()
+        self.action_show_tab("sweep")
+        if not queued:
+            self.notify(f"Sweep {session.name}: all {len(session.plan)} runs are done already")
+            session.write_requested = True
+            self._read_sweep_results(session, write=True)
+            return
+        self.notify(f"Sweep {session.name}: {len(queued)} run(s) to train, {session.skipped} done before; "
+                    f"{self.queue.concurrency} at a time")
+        self.start_ready_runs()
+
+    def action_stop_sweep(self) -> None:
+        if self.sweep is None or not self.sweep.active:
+            self.notify("No sweep is running", severity="warning")
+            return
+        for live in self.sweep.stop(self.queue):
+            if live.state == "stopped":  # it was only queued
+                self.post_message(RunStateChanged(live.key))
+        self.notify(f"Stopping sweep {self.sweep.name}: the training run ends after its current step")
+
+    @work(thread=True, exit_on_error=False, group="sweep-results")
+    def _read_sweep_results(self, session: SweepSession, write: bool = False) -> None:
+        try:
+            session.refresh_results()
+            if write:
+                session.write()
+        except Exception as error:  # a damaged run folder or a full disk: say so, keep the app
+            self.call_from_thread(self.notify, f"Sweep results not updated: {one_line(error)}",
+                                  severity="warning")
+            return
+        self.post_message(SweepResultsRead(session, written=write))
+
+    @on(SweepResultsRead)
+    def _on_sweep_results(self, message: SweepResultsRead) -> None:
+        self._show_sweep()
+        if message.written and message.session.results_paths is not None:
+            markdown = message.session.results_paths[0]
+            self.notify(f"Sweep {message.session.name} ended: results in {markdown} (and .csv)",
+                        timeout=12)
+
+    def _sweep_run_changed(self, live: LiveRun) -> None:
+        session = self.sweep
+        if session is None or not session.owns(live):
+            return
+        self._show_sweep()
+        # The trainer says "finished" a little before its last files are written; its thread's
+        # end (the slot freed) means the result is on disk. The last one writes the tables.
+        if not live.active and not live.occupies_slot:
+            write = not session.active and not session.write_requested
+            session.write_requested |= write
+            self._read_sweep_results(session, write=write)
+
+    def _show_sweep(self) -> None:
+        if attached(self.sweep_pane):
+            try:
+                self.sweep_pane.show(self.sweep)
+            except NoMatches:
+                pass  # the app is closing
 
     # --- stopping -----------------------------------------------------------------------
     def action_stop_selected(self) -> None:
@@ -557,6 +682,7 @@ def make_app(
     start: bool = False,
     open_run: str | None = None,
     runs_dir: str | Path | None = None,
+    sweep_file: str | None = None,
     *,
     config: RunConfig | None = None,
     train_fn: Callable[..., Any] | None = None,
@@ -576,6 +702,7 @@ def make_app(
         store=store,
         start=start,
         open_run=open_run,
+        sweep_file=sweep_file,
         train_fn=train_fn or engine.train,
         load_predictor=load_predictor or engine.load_predictor,
         list_datasets=list_datasets or engine.list_datasets,

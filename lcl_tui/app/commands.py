@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -19,6 +20,9 @@ class LclCommands(Provider):
             ("Show monitor", partial(app.action_show_tab, "monitor"), "Curves and confusion (F3)"),
             ("Show prompt", partial(app.action_show_tab, "prompt"), "Ask the model (F4)"),
             ("Show runs", partial(app.action_show_tab, "runs"), "Runs in the runs folder (F5)"),
+            ("Show sweep", partial(app.action_show_tab, "sweep"), "The running sweep's table (F6)"),
+            ("Run a sweep file", app.action_open_sweep_file, "Grid x seeds through the queue (o in the sweep tab)"),
+            ("Stop the sweep", app.action_stop_sweep, "Stop every queued and training run of the sweep"),
             ("Save preset", app.action_save_preset, "Save the setup as TOML (Ctrl+S in setup)"),
             ("Open preset file", app.action_open_preset_file, "Load a TOML preset from a path"),
             ("Toggle confusion counts / row %", app.action_toggle_normalised, "n in the monitor"),
@@ -28,6 +32,8 @@ class LclCommands(Provider):
         ]
         for name in app.preset_names:
             commands.append((f"Load preset {name}", partial(app.load_preset, name), "Fill the setup form"))
+        for path in sorted(Path("sweeps").glob("*.toml")):  # the sweep files beside the user
+            commands.append((f"Run sweep {path.stem}", partial(app.start_sweep, str(path)), str(path)))
         for summary in app.run_summaries:
             path = str(summary.path)
             commands.append((f"Open run {summary.run_id}", partial(app.open_target, path, then="monitor"),
@@ -38,7 +44,7 @@ class LclCommands(Provider):
         return commands
 
     async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands()[:13]:
+        for name, callback, help_text in self._commands()[:16]:
             yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:

@@ -53,3 +53,18 @@ class Predicted(Message):
     text: str
     labels: list[tuple[str, float]]
     error: str | None = None
+
+
+@dataclass
+class SweepPlanned(Message):
+    """A sweep file was read and planned (in a worker); `session` is None if it failed."""
+
+    session: Any  # lcl_tui.app.sweep_session.SweepSession
+
+
+@dataclass
+class SweepResultsRead(Message):
+    """The sweep's results were re-read from disk (and written, once it ended)."""
+
+    session: Any
+    written: bool = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,8 @@ class LiveRun:
     # True from the moment a worker is asked to train it until its thread returns: the
     # trainer says "finished" a little before it has written its last files.
     occupies_slot: bool = False
+    # Called in the worker just before training: a sweep's redo clears the old attempt's folder.
+    prepare: Callable[[], None] | None = None
     _snapshot: RunSnapshot = field(default_factory=RunSnapshot)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
