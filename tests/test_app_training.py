@@ -128,3 +128,23 @@ async def test_a_monkeypatched_train_that_raises_is_reported(tiny_root, tmp_path
         await wait_until(pilot, lambda: app.queue.runs[0].state == "failed", timeout=30)
         await pilot.pause()
         assert "RuntimeError: CUDA went away" in notifications(app)
+
+
+async def test_a_sweep_of_the_tiny_model_trains_in_the_app_and_matches_the_cli_table(tiny_root, tmp_path):
+    from lcl_tui.config import save_config
+    from lcl_tui.runstore import RunStore
+    from lcl_tui.sweep import collect_results, load_sweep, results_table
+
+    save_config(tiny_app_config(tiny_root, tmp_path, train__epochs=1), tmp_path / "base.toml")
+    sweep_file = tmp_path / "tiny.toml"
+    sweep_file.write_text('name = "tiny"\nbase = "base.toml"\nseeds = [1, 2]\n'
+                          '[grid]\nloss.objective = ["ce", "lcl"]\n')
+    app = real_app(tiny_app_config(tiny_root, tmp_path), tmp_path, sweep_file=str(sweep_file))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_until(pilot, lambda: any("Sweep tiny ended" in m for m in notifications(app)), timeout=240)
+        assert app.sweep.counts()["completed"] == 4
+        markdown, _ = app.sweep.results_paths
+        # The app's table is the CLI's: the same function over the same run folders.
+        expected = results_table(collect_results(load_sweep(sweep_file), RunStore(tmp_path / "runs")))
+        assert expected in markdown.read_text() and "| 2 |" in expected
+        assert "objective=ce" in screen_text(app) and "2 completed" in screen_text(app)
