@@ -34,6 +34,7 @@ test-full: setup
 	$(PY) -m pytest -q --soak
 
 bench: setup
+	$(PY) benchmarks/bench_samplers.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_app.py
 

@@ -134,10 +134,61 @@ def class_aware_batches(labels: Sequence[int], batch_size: int, per_class: int,
     return batches
 
 
+def class_aware_grouped_batches(labels: Sequence[int], lengths: Sequence[int], batch_size: int,
+                                per_class: int, rng: random.Random,
+                                window_batches: int = 16) -> list[list[int]]:
+    """Class-aware batches of similar lengths: far less padding, the same class spread.
+
+    Chunks are made as in `class_aware_batches`, but from each class's examples sorted by
+    length within groups (so a chunk's texts are alike in length), and spread over the
+    epoch the same way. Then, window by window (`window_batches` batches' worth of chunks
+    in epoch order), the chunks are sorted by their longest text, packed into batches and
+    the batches shuffled: each batch still holds batch_size / per_class classes, and every
+    class still comes throughout the epoch, but its texts are of about one length.
+    """
+    by_class: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_class.setdefault(label, []).append(index)
+    keyed_chunks: list[tuple[float, list[int]]] = []
+    group = per_class * 8
+    for label in sorted(by_class):
+        shuffled = rng.sample(by_class[label], len(by_class[label]))
+        members = [i for start in range(0, len(shuffled), group)
+                   for i in sorted(shuffled[start:start + group], key=lambda i: lengths[i])]
+        chunks = [members[i:i + per_class] for i in range(0, len(members), per_class)]
+        last = chunks[-1]
+        if len(last) < per_class and len(members) > len(last):
+            others = [i for i in members if i not in last]
+            last.extend(rng.sample(others, min(per_class - len(last), len(others))))
+        chunks = rng.sample(chunks, len(chunks))  # length order within a class is not epoch order
+        for j, chunk in enumerate(chunks):
+            keyed_chunks.append(((j + rng.random()) / len(chunks), chunk))
+    keyed_chunks.sort(key=lambda item: item[0])
+    chunks_per_window = max(1, window_batches * batch_size // per_class)
+    batches: list[list[int]] = []
+    for start in range(0, len(keyed_chunks), chunks_per_window):
+        window = sorted((chunk for _, chunk in keyed_chunks[start:start + chunks_per_window]),
+                        key=lambda chunk: max(lengths[i] for i in chunk))
+        packed: list[list[int]] = []
+        batch: list[int] = []
+        for chunk in window:
+            if batch and len(batch) + len(chunk) > batch_size:
+                packed.append(batch)
+                batch = []
+            batch.extend(chunk)
+        if batch:
+            packed.append(batch)
+        rng.shuffle(packed)
+        batches.extend(packed)
+    return batches
+
+
 def epoch_batches(encoded: EncodedTexts, batch_size: int, sampler: str, per_class: int,
                   rng: random.Random) -> list[list[int]]:
     if sampler == "class-aware":
         return class_aware_batches(encoded.labels, batch_size, per_class, rng)
+    if sampler == "class-aware-grouped":
+        return class_aware_grouped_batches(encoded.labels, encoded.lengths, batch_size, per_class, rng)
     if sampler == "length-grouped":
         return length_grouped_batches(encoded.lengths, batch_size, rng)
     return random_batches(len(encoded), batch_size, rng)

@@ -4,6 +4,7 @@ from collections import Counter
 from lcl_tui.batching import (
     EncodedTexts,
     class_aware_batches,
+    class_aware_grouped_batches,
     collate,
     length_grouped_batches,
     random_batches,
@@ -71,3 +72,35 @@ def test_class_aware_batches_survive_tiny_classes():
     batches = class_aware_batches(labels, batch_size=8, per_class=4, rng=random.Random(0))
     assert all(batches) and all(len(set(b)) == len(b) for b in batches)
     assert {i for b in batches for i in b} == set(range(len(labels)))
+
+
+def padding(batches, lengths) -> int:
+    return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches)
+
+
+def test_class_aware_grouped_batches_pad_far_less_and_keep_positives_and_the_class_spread():
+    rng = random.Random(0)
+    labels = [0] * 100 + [1] * 370 + [2] * 100 + [3] * 370 + [4] * 100
+    lengths = [rng.randint(4, 60) for _ in labels]
+    grouped = class_aware_grouped_batches(labels, lengths, batch_size=32, per_class=4, rng=random.Random(1))
+    plain = class_aware_batches(labels, batch_size=32, per_class=4, rng=random.Random(1))
+    assert padding(grouped, lengths) < padding(plain, lengths) / 2.5
+    assert {i for b in grouped for i in b} == set(range(len(labels)))
+    assert sum(map(len, grouped)) < len(labels) * 1.05 and all(len(b) <= 32 for b in grouped)
+    for batch in grouped:
+        counts = Counter(labels[i] for i in batch)
+        assert all(c >= 2 for c in counts.values()), counts  # every anchor has a positive
+    # Every class in every quarter of the epoch, not bunched by length or class.
+    quarter = len(grouped) // 4
+    for part in range(4):
+        seen = {labels[i] for b in grouped[part * quarter:(part + 1) * quarter] for i in b}
+        assert seen == {0, 1, 2, 3, 4}
+
+
+def test_class_aware_grouped_batches_are_seeded_and_survive_tiny_classes():
+    labels = [0] * 50 + [1] + [2] * 3
+    lengths = list(range(len(labels)))
+    first = class_aware_grouped_batches(labels, lengths, 8, 4, random.Random(5))
+    assert first == class_aware_grouped_batches(labels, lengths, 8, 4, random.Random(5))
+    assert first != class_aware_grouped_batches(labels, lengths, 8, 4, random.Random(6))
+    assert {i for b in first for i in b} == set(range(len(labels)))
