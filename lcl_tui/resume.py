@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lcl_tui.errors import UserError
-from lcl_tui.runstore import RunStore
+from lcl_tui.runstore import Run, RunStore
 from lcl_tui.training import Subscriber, Trainer, TrainResult
 from lcl_tui.training_state import has_training_state
 
@@ -16,6 +16,15 @@ def resume_training(run_id_or_path: str, runs_dir: str | Path, *, subscribers: S
                     stop: threading.Event | None = None) -> TrainResult:
     """Continue a run from its last checkpoint: weights, optimiser, scheduler, sampler, RNG."""
     run = RunStore(runs_dir).open(run_id_or_path)
+    checkpoint = resumable_checkpoint(run)
+    config = run.load_config()
+    trainer = Trainer(config, store=RunStore(run.path.parent), stop=stop, subscribers=subscribers,
+                      run=run, resume_from=checkpoint)
+    return trainer.run()
+
+
+def resumable_checkpoint(run: Run) -> Path:
+    """The checkpoint a run would resume from; a UserError says why it cannot be resumed."""
     status = run.read_status()
     if status.status == "completed":
         raise UserError(f"run {run.run_id} already completed; start a new run to train more")
@@ -28,7 +37,4 @@ def resume_training(run_id_or_path: str, runs_dir: str | Path, *, subscribers: S
             f"run {run.run_id} has no checkpoint to resume from (it stopped before its first one); "
             "start it again with `lcl-tui train`"
         )
-    config = run.load_config()
-    trainer = Trainer(config, store=RunStore(run.path.parent), stop=stop, subscribers=subscribers,
-                      run=run, resume_from=checkpoint)
-    return trainer.run()
+    return checkpoint

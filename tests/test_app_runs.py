@@ -11,6 +11,7 @@ from test_app_fakes import (
     build_app,
     fake_eval,
     fake_step,
+    notifications,
     screen_text,
     wait_until,
     write_fake_run,
@@ -126,3 +127,46 @@ async def test_cycling_runs_with_brackets(tmp_path):
         assert app.selected is not first
         await pilot.press("right_square_bracket")
         assert app.selected is first
+
+
+async def test_runs_list_resumes_a_stopped_run_and_explains_one_it_cannot(tmp_path):
+    from lcl_tui.events import RunFinished, RunStarted
+
+    runs = tmp_path / "runs"
+    stopped = write_fake_run(runs, "20231114-stopped", total=100, upto=40, status="stopped")
+    (stopped.last_checkpoint / "training_state.json").write_text("{}")  # resumable
+    write_fake_run(runs, "20231115-early", total=100, upto=40, status="stopped")  # no training state
+    calls = []
+
+    def fake_resume(run_path, runs_dir, *, stop, subscribers):
+        calls.append(run_path)
+        run = Run(run_path)
+
+        def publish(event):
+            run.append_event(event)
+            for subscriber in subscribers:
+                subscriber(event)
+
+        publish(RunStarted(run_id=run.run_id, label_names=LABELS, total_steps=100, device="cpu",
+                           train_size=800, validation_size=100, test_size=200, objective="lcl",
+                           time=0.0, resumed_from_step=40))
+        for step in range(41, 101):
+            publish(fake_step(step, 100))
+        publish(fake_eval(100, LABELS, split="test"))
+        publish(RunFinished(status="completed", step=100, elapsed_seconds=50.0))
+        run.write_status("completed")
+
+    app = build_app(tmp_path, resume_fn=fake_resume)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: app.runs_pane.table.row_count == 2)
+        await pilot.press("u")  # newest first: the run without a training state
+        await wait_until(pilot, lambda: any("no checkpoint to resume from" in m for m in notifications(app)))
+        assert not app.queue.runs
+        await pilot.press("down", "u")
+        await wait_until(pilot, lambda: app.queue.runs and app.queue.runs[0].state == "completed")
+        live = app.queue.runs[0]
+        assert calls == [stopped.path] and app.active_tab == "monitor" and app.selected is live
+        assert [s.step for s in live.view().steps] == list(range(1, 101))
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: "completed" in screen_text(app) and "20231114-stopped" in screen_text(app))

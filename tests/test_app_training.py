@@ -148,3 +148,35 @@ async def test_a_sweep_of_the_tiny_model_trains_in_the_app_and_matches_the_cli_t
         expected = results_table(collect_results(load_sweep(sweep_file), RunStore(tmp_path / "runs")))
         assert expected in markdown.read_text() and "| 2 |" in expected
         assert "objective=ce" in screen_text(app) and "2 completed" in screen_text(app)
+
+
+async def test_a_stopped_run_resumes_in_the_app_and_its_curves_continue(tiny_root, tmp_path):
+    from lcl_tui.app import engine
+    from lcl_tui.events import StepEvent
+
+    def train_then_stop_at_step_5(config, *, stop, subscribers, **kwargs):
+        def stop_at_5(event):
+            if isinstance(event, StepEvent) and event.step == 5:
+                stop.set()
+
+        return engine.train(config, stop=stop, subscribers=[*subscribers, stop_at_5], **kwargs)
+
+    config = tiny_app_config(tiny_root, tmp_path, train__epochs=3)
+    app = real_app(config, tmp_path, train_fn=train_then_stop_at_step_5)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: app.queue.runs and app.queue.runs[0].state == "stopped"
+                         and not app.queue.runs[0].occupies_slot, timeout=60)
+        first = app.queue.runs[0]
+        assert len(first.view().steps) == 5 and first.view().total_steps > 5
+        await pilot.press("f3", "u")  # resume the selected run
+        await wait_until(pilot, lambda: len(app.queue.runs) == 2 and app.queue.runs[1].state == "completed"
+                         and not app.queue.runs[1].occupies_slot, timeout=60)
+        resumed = app.queue.runs[1]
+        steps = [s.step for s in resumed.view().steps]
+        assert steps == list(range(1, resumed.view().total_steps + 1))  # no gap, no repeat
+        assert resumed.run.path == first.run.path and resumed.run.read_status().status == "completed"
+        assert resumed.view().test_eval is not None
+        assert any("Resuming" in m and "from step 5" in m for m in notifications(app))
+        await pilot.press("u")  # a completed run: one line, the app goes on
+        await wait_until(pilot, lambda: any("already completed" in m for m in notifications(app)))

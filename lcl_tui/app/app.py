@@ -25,6 +25,7 @@ from lcl_tui.app.commands import LclCommands
 from lcl_tui.app.disk_run import DiskRun
 from lcl_tui.app.messages import (
     DatasetsListed,
+    ResumeReady,
     RunsListed,
     RunStateChanged,
     SelectRun,
@@ -94,6 +95,7 @@ class LclTuiApp(App):
         open_run: str | None = None,
         sweep_file: str | None = None,
         train_fn: Callable[..., Any] = engine.train,
+        resume_fn: Callable[..., Any] = engine.resume,
         load_predictor: Callable[[Path], Any] = engine.load_predictor,
         list_datasets: Callable[[], list[Any]] = engine.list_datasets,
         concurrency: int = 1,
@@ -108,6 +110,7 @@ class LclTuiApp(App):
         self.sweep_file = sweep_file
         self.sweep: SweepSession | None = None
         self.train_fn = train_fn
+        self.resume_fn = resume_fn
         self.load_predictor = load_predictor
         self.list_datasets_fn = list_datasets
         self.warm_up = warm_up
@@ -345,8 +348,12 @@ class LclTuiApp(App):
         try:
             if live.prepare is not None:
                 live.prepare()
-            result = self.train_fn(live.config, store=self.store, stop=live.stop,
-                                   subscribers=[live.publish, on_event])
+            if live.resume_from is not None:
+                result = self.resume_fn(live.resume_from, live.resume_from.parent, stop=live.stop,
+                                        subscribers=[live.publish, on_event])
+            else:
+                result = self.train_fn(live.config, store=self.store, stop=live.stop,
+                                       subscribers=[live.publish, on_event])
         except Exception as error:  # a failed run is a notification, never the end of the app
             live.finish("failed", one_line(error))
         else:
@@ -482,6 +489,52 @@ class LclTuiApp(App):
             except NoMatches:
                 pass  # the app is closing
 
+    # --- resuming -----------------------------------------------------------------------
+    def action_resume_selected(self) -> None:
+        if self.selected is None:
+            self.notify("No run selected", severity="warning")
+            return
+        self.resume_run(self.selected.key)
+
+    def resume_run(self, key: str) -> None:
+        """Continue a stopped, failed or interrupted run from its last checkpoint, in the queue."""
+        live = self.queue.find(key) or self._live_for_path(key)
+        if live is not None and live.active:
+            self.notify(f"{live.title} is {live.state} already", severity="warning")
+            return
+        if live is not None and live.run is None:
+            self.notify("That run never started: train it again instead", severity="warning")
+            return
+        self._prepare_resume(str(live.run.path) if live is not None else key)
+
+    @work(thread=True, exit_on_error=False, group="resume")
+    def _prepare_resume(self, target: str) -> None:
+        try:
+            run = self.store.open(target)
+            engine.resumable_checkpoint(run)
+            live = LiveRun.resuming(run)
+        except UserError as error:
+            self.call_from_thread(self.notify, str(error), severity="error", title="Not resumed")
+            return
+        except Exception as error:
+            self.call_from_thread(self.notify, one_line(error), severity="error", title="Not resumed")
+            return
+        self.post_message(ResumeReady(live))
+
+    @on(ResumeReady)
+    def _on_resume_ready(self, message: ResumeReady) -> None:
+        live: LiveRun = message.live
+        earlier = self._live_for_path(str(live.run.path))
+        if earlier is not None and earlier.active:  # two presses raced: one resume is enough
+            return
+        self.queue.add(live)
+        self.select(live)
+        self.action_show_tab("monitor")
+        self.start_ready_runs()
+        steps = live.view().last_step
+        where = f" from step {steps.step}" if steps is not None else ""
+        self.notify(f"Resuming {live.title}{where}" + (" (queued)" if live.state == "queued" else ""))
+
     # --- stopping -----------------------------------------------------------------------
     def action_stop_selected(self) -> None:
         if self.selected is None:
@@ -536,7 +589,9 @@ class LclTuiApp(App):
 
     # --- choosing what to show -------------------------------------------------------------
     def _live_for_path(self, key: str) -> LiveRun | None:
-        return next((r for r in self.queue.runs if r.run is not None and str(r.run.path) == key), None)
+        # The newest: a run stopped and resumed in this session has a LiveRun for each attempt.
+        return next((r for r in reversed(self.queue.runs) if r.run is not None and str(r.run.path) == key),
+                    None)
 
     def resolve(self, target: str) -> RunSource:
         """A session run by key, or a run folder by path or id (raises UserError)."""
@@ -686,6 +741,7 @@ def make_app(
     *,
     config: RunConfig | None = None,
     train_fn: Callable[..., Any] | None = None,
+    resume_fn: Callable[..., Any] | None = None,
     load_predictor: Callable[[Path], Any] | None = None,
     list_datasets: Callable[[], list[Any]] | None = None,
     concurrency: int = 1,
@@ -704,6 +760,7 @@ def make_app(
         open_run=open_run,
         sweep_file=sweep_file,
         train_fn=train_fn or engine.train,
+        resume_fn=resume_fn or engine.resume,
         load_predictor=load_predictor or engine.load_predictor,
         list_datasets=list_datasets or engine.list_datasets,
         concurrency=concurrency,

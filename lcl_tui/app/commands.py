@@ -16,6 +16,8 @@ class LclCommands(Provider):
             ("Train with the current setup", app.action_train, "Queue a run from the setup form (Ctrl+T)"),
             ("Stop the selected run", app.action_stop_selected, "Ends within a training step (x)"),
             ("Stop all runs", app.action_stop_all, "Stop every queued and training run"),
+            ("Resume the selected run", app.action_resume_selected,
+             "Continue a stopped, failed or interrupted run from its last checkpoint (u)"),
             ("Show setup", partial(app.action_show_tab, "setup"), "Experiment form (F2)"),
             ("Show monitor", partial(app.action_show_tab, "monitor"), "Curves and confusion (F3)"),
             ("Show prompt", partial(app.action_show_tab, "prompt"), "Ask the model (F4)"),
@@ -38,13 +40,16 @@ class LclCommands(Provider):
             path = str(summary.path)
             commands.append((f"Open run {summary.run_id}", partial(app.open_target, path, then="monitor"),
                              f"{summary.status} · {summary.dataset} · {summary.objective}"))
+            if summary.status in ("stopped", "failed", "interrupted"):
+                commands.append((f"Resume run {summary.run_id}", partial(app.resume_run, path),
+                                 "Continue from its last checkpoint"))
             commands.append((f"Compare with run {summary.run_id}",
                              partial(app.open_target, path, compare=True, then="monitor"),
                              "Overlay its curves on the open run"))
         return commands
 
     async def discover(self) -> Hits:
-        for name, callback, help_text in self._commands()[:16]:
+        for name, callback, help_text in self._commands()[:17]:
             yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:

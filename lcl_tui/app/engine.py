@@ -33,6 +33,22 @@ def train(config, **kwargs) -> Any:
     return engine_train(config, **kwargs)
 
 
+def resume(run_path: Path, runs_dir: Path, **kwargs) -> Any:
+    """Continue a stopped, failed or interrupted run from its last checkpoint."""
+    quiet_libraries()
+    from lcl_tui.resume import resume_training
+
+    leave_a_core_for_the_ui()
+    return resume_training(str(run_path), runs_dir, **kwargs)
+
+
+def resumable_checkpoint(run: Any) -> Path:
+    """Where `run` would resume from (raises UserError with the reason it cannot)."""
+    from lcl_tui.resume import resumable_checkpoint as engine_resumable_checkpoint
+
+    return engine_resumable_checkpoint(run)
+
+
 def load_predictor(folder: Path) -> Any:
     quiet_libraries()
     from lcl_tui.predict import Predictor

@@ -68,3 +68,10 @@ class SweepResultsRead(Message):
 
     session: Any
     written: bool = False
+
+
+@dataclass
+class ResumeReady(Message):
+    """A run folder checked and loaded in a worker, ready to continue in the queue."""
+
+    live: Any  # lcl_tui.app.run_queue.LiveRun

@@ -38,8 +38,17 @@ class LiveRun:
     occupies_slot: bool = False
     # Called in the worker just before training: a sweep's redo clears the old attempt's folder.
     prepare: Callable[[], None] | None = None
+    # A run folder to continue from its last checkpoint instead of starting a new run.
+    resume_from: Path | None = None
     _snapshot: RunSnapshot = field(default_factory=RunSnapshot)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def resuming(cls, run: Run) -> LiveRun:
+        """A session run that continues `run`: its curves so far come from disk, the rest live."""
+        live = cls(run.load_config(), run.path.parent, resume_from=run.path, run=run)
+        live._snapshot = run.snapshot()
+        return live
 
     @property
     def title(self) -> str:

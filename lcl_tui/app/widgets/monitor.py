@@ -87,6 +87,7 @@ class MonitorPane(Vertical):
         Binding("n", "toggle_normalised", "Counts/%", id="monitor.normalise"),
         Binding("v", "cycle_details", "Details", id="monitor.details"),
         Binding("x", "app.stop_selected", "Stop run", id="monitor.stop"),
+        Binding("u", "app.resume_selected", "Resume", id="monitor.resume"),
         Binding("left_square_bracket", "app.cycle_run(-1)", "Prev run", show=False),
         Binding("right_square_bracket", "app.cycle_run(1)", "Next run", show=False),
         Binding("c", "app.clear_compare", "Clear compare", show=False),

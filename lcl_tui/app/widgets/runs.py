@@ -34,6 +34,7 @@ class RunsTable(DataTable):
         Binding("c", "compare", "Compare", id="runs.compare"),
         Binding("p", "prompt", "Prompt", id="runs.prompt"),
         Binding("x", "stop", "Stop", id="runs.stop"),
+        Binding("u", "resume", "Resume", id="runs.resume"),
         Binding("r", "app.refresh_runs", "Refresh", id="runs.refresh"),
     ]
 
@@ -98,6 +99,11 @@ class RunsTable(DataTable):
         key = self._cursor_key()
         if key is not None:
             self.post_message(SelectRun(key, then="prompt"))
+
+    def action_resume(self) -> None:
+        key = self._cursor_key()
+        if key is not None:
+            self.app.resume_run(key)
 
     def action_stop(self) -> None:
         key = self._cursor_key()
