@@ -113,18 +113,29 @@ def class_aware_batches(labels: Sequence[int], batch_size: int, per_class: int,
         by_class.setdefault(label, []).append(index)
     keyed_chunks: list[tuple[float, list[int]]] = []
     for label in sorted(by_class):
-        members = rng.sample(by_class[label], len(by_class[label]))
-        chunks = [members[i:i + per_class] for i in range(0, len(members), per_class)]
-        last = chunks[-1]
-        if len(last) < per_class and len(members) > len(last):
-            others = [i for i in members if i not in last]
-            last.extend(rng.sample(others, min(per_class - len(last), len(others))))
+        chunks = _chunks(rng.sample(by_class[label], len(by_class[label])), per_class, rng)
         for j, chunk in enumerate(chunks):
             keyed_chunks.append(((j + rng.random()) / len(chunks), chunk))
     keyed_chunks.sort(key=lambda item: item[0])
+    return _pack([chunk for _, chunk in keyed_chunks], batch_size)
+
+
+def _chunks(members: list[int], per_class: int, rng: random.Random) -> list[list[int]]:
+    """One class's examples cut into chunks of `per_class`; a short last chunk is topped up
+    from the class's other examples so that its anchors have positives too."""
+    chunks = [members[i:i + per_class] for i in range(0, len(members), per_class)]
+    last = chunks[-1]
+    if len(last) < per_class and len(members) > len(last):
+        others = [i for i in members if i not in last]
+        last.extend(rng.sample(others, min(per_class - len(last), len(others))))
+    return chunks
+
+
+def _pack(chunks: Sequence[list[int]], batch_size: int) -> list[list[int]]:
+    """Chunks into batches, in order, a chunk never split across two batches."""
     batches: list[list[int]] = []
     batch: list[int] = []
-    for _, chunk in keyed_chunks:
+    for chunk in chunks:
         if batch and len(batch) + len(chunk) > batch_size:
             batches.append(batch)
             batch = []
@@ -155,11 +166,7 @@ def class_aware_grouped_batches(labels: Sequence[int], lengths: Sequence[int], b
         shuffled = rng.sample(by_class[label], len(by_class[label]))
         members = [i for start in range(0, len(shuffled), group)
                    for i in sorted(shuffled[start:start + group], key=lambda i: lengths[i])]
-        chunks = [members[i:i + per_class] for i in range(0, len(members), per_class)]
-        last = chunks[-1]
-        if len(last) < per_class and len(members) > len(last):
-            others = [i for i in members if i not in last]
-            last.extend(rng.sample(others, min(per_class - len(last), len(others))))
+        chunks = _chunks(members, per_class, rng)
         chunks = rng.sample(chunks, len(chunks))  # length order within a class is not epoch order
         for j, chunk in enumerate(chunks):
             keyed_chunks.append(((j + rng.random()) / len(chunks), chunk))
@@ -169,15 +176,7 @@ def class_aware_grouped_batches(labels: Sequence[int], lengths: Sequence[int], b
     for start in range(0, len(keyed_chunks), chunks_per_window):
         window = sorted((chunk for _, chunk in keyed_chunks[start:start + chunks_per_window]),
                         key=lambda chunk: max(lengths[i] for i in chunk))
-        packed: list[list[int]] = []
-        batch: list[int] = []
-        for chunk in window:
-            if batch and len(batch) + len(chunk) > batch_size:
-                packed.append(batch)
-                batch = []
-            batch.extend(chunk)
-        if batch:
-            packed.append(batch)
+        packed = _pack(window, batch_size)
         rng.shuffle(packed)
         batches.extend(packed)
     return batches

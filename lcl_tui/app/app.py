@@ -412,10 +412,7 @@ class LclTuiApp(App):
         try:
             session = SweepSession.load(path, self.store)
             session.refresh_results()  # what earlier runs of it already hold
-        except UserError as error:
-            self.call_from_thread(self.notify, str(error), severity="error", title="Sweep not started")
-            return
-        except Exception as error:
+        except Exception as error:  # a UserError is its own one line
             self.call_from_thread(self.notify, one_line(error), severity="error", title="Sweep not started")
             return
         self.post_message(SweepPlanned(session))
@@ -513,10 +510,7 @@ class LclTuiApp(App):
             run = self.store.open(target)
             engine.resumable_checkpoint(run)
             live = LiveRun.resuming(run)
-        except UserError as error:
-            self.call_from_thread(self.notify, str(error), severity="error", title="Not resumed")
-            return
-        except Exception as error:
+        except Exception as error:  # a UserError is its own one line
             self.call_from_thread(self.notify, one_line(error), severity="error", title="Not resumed")
             return
         self.post_message(ResumeReady(live))

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 
 from lcl_tui.app.messages import SelectRun
 from lcl_tui.app.series import format_percent
+from lcl_tui.app.widgets.tables import KeyedTable
 from lcl_tui.app.widgets.monitor import STATE_STYLES
 
 COLUMNS = ("run", "status", "best val", "test", "loss", "dataset", "model", "started")
@@ -28,7 +29,8 @@ def _short_model(name: str) -> str:
     return name.removeprefix("packaged:")
 
 
-class RunsTable(DataTable):
+class RunsTable(KeyedTable):
+    COLUMNS = COLUMNS
     BINDINGS = [
         Binding("enter", "select_cursor", "Open", id="runs.open"),
         Binding("c", "compare", "Compare", id="runs.compare"),
@@ -37,14 +39,6 @@ class RunsTable(DataTable):
         Binding("u", "resume", "Resume", id="runs.resume"),
         Binding("r", "app.refresh_runs", "Refresh", id="runs.refresh"),
     ]
-
-    def __init__(self, **kwargs):
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._rows: list[tuple] = []
-
-    def on_mount(self) -> None:
-        for name in COLUMNS:
-            self.add_column(name, key=name)
 
     def show(self, summaries: list[Any], session_runs: list[Any]) -> None:
         """Summaries from the store; session runs override their status (they are live here)."""
@@ -77,14 +71,6 @@ class RunsTable(DataTable):
             )
         if selected is not None and selected in [r[0] for r in rows]:
             self.move_cursor(row=self.get_row_index(selected))
-
-    def _cursor_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:
-            return None
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

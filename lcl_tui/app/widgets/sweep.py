@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Static
 
 from lcl_tui.app.messages import SelectRun
 from lcl_tui.app.sweep_session import SweepSession, describe_states
+from lcl_tui.app.widgets.tables import KeyedTable
 
 COLUMNS = ("setting", "n", "test acc %", "macro-F1 %", "runs")
 NO_SWEEP = ("No sweep yet. Press [b]o[/b] to open a sweep file (a grid of settings x seeds, "
@@ -23,20 +24,13 @@ def _mean_std(mean: float | None, std: float | None) -> str:
     return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
 
 
-class SweepTable(DataTable):
+class SweepTable(KeyedTable):
+    COLUMNS = COLUMNS
     BINDINGS = [
         Binding("enter", "select_cursor", "Open run", id="sweep.open"),
         Binding("o", "app.open_sweep_file", "Open sweep", id="sweep.open_file"),
         Binding("x", "app.stop_sweep", "Stop sweep", id="sweep.stop"),
     ]
-
-    def __init__(self, **kwargs):
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._rows: list[tuple] = []
-
-    def on_mount(self) -> None:
-        for name in COLUMNS:
-            self.add_column(name, key=name)
 
     def show(self, session: SweepSession) -> None:
         rows = []
