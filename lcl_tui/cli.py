@@ -117,6 +117,8 @@ def train(
     device: Annotated[Optional[str], typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = None,
     resume: Annotated[Optional[str], typer.Option(help="Continue this run (id or folder) from its last checkpoint.")] = None,
     json_lines: Annotated[bool, typer.Option("--json", help="Print every event as a JSON line.")] = False,
+    trust_remote_code: Annotated[bool, typer.Option(
+        "--trust-remote-code", help="With --resume: run the model code the run's config asks for.")] = False,
 ) -> None:
     """Train one run headless (or --resume one) and print its test accuracy."""
     with user_errors():
@@ -125,6 +127,8 @@ def train(
                 raise UserError("--resume continues a run with its own config; drop the preset and the overrides")
         elif preset is None:
             raise UserError("give a preset name or .toml file (see `lcl-tui presets`), or --resume RUN")
+        elif trust_remote_code:
+            raise UserError("--trust-remote-code goes with --resume; for a new run set model.trust_remote_code=true")
         quiet_libraries()
         from lcl_tui.console import ConsoleReporter
 
@@ -133,7 +137,8 @@ def train(
         if resume is not None:
             from lcl_tui.resume import resume_training
 
-            result = resume_training(resume, runs_dir or DEFAULT_RUNS_DIR, subscribers=[reporter], stop=stop)
+            result = resume_training(resume, runs_dir or DEFAULT_RUNS_DIR, subscribers=[reporter], stop=stop,
+                                     trust_remote_code=trust_remote_code)
         else:
             from lcl_tui.config import apply_overrides, load_config, parse_overrides
             from lcl_tui.training import train as run_training

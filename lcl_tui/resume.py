@@ -13,17 +13,21 @@ from lcl_tui.training_state import has_training_state
 
 
 def resume_training(run_id_or_path: str, runs_dir: str | Path, *, subscribers: Sequence[Subscriber] = (),
-                    stop: threading.Event | None = None) -> TrainResult:
-    """Continue a run from its last checkpoint: weights, optimiser, scheduler, sampler, RNG."""
+                    stop: threading.Event | None = None, trust_remote_code: bool = False) -> TrainResult:
+    """Continue a run from its last checkpoint: weights, optimiser, scheduler, sampler, RNG.
+
+    A run folder may come from anyone: if its config asks for the model's own code
+    (model.trust_remote_code), that code runs only when the caller says so again.
+    """
     run = RunStore(runs_dir).open(run_id_or_path)
-    checkpoint = resumable_checkpoint(run)
+    checkpoint = resumable_checkpoint(run, trust_remote_code)
     config = run.load_config()
     trainer = Trainer(config, store=RunStore(run.path.parent), stop=stop, subscribers=subscribers,
                       run=run, resume_from=checkpoint)
     return trainer.run()
 
 
-def resumable_checkpoint(run: Run) -> Path:
+def resumable_checkpoint(run: Run, trust_remote_code: bool = False) -> Path:
     """The checkpoint a run would resume from; a UserError says why it cannot be resumed."""
     status = run.read_status()
     if status.status == "completed":
@@ -37,4 +41,7 @@ def resumable_checkpoint(run: Run) -> Path:
             f"run {run.run_id} has no checkpoint to resume from (it stopped before its first one); "
             "start it again with `lcl-tui train`"
         )
+    if run.load_config().model.trust_remote_code and not trust_remote_code:
+        raise UserError(f"run {run.run_id} runs its model's own code (model.trust_remote_code); if you "
+                        "trust it, resume it with `lcl-tui train --resume RUN --trust-remote-code`")
     return checkpoint

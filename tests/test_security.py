@@ -211,6 +211,32 @@ def test_remote_code_runs_only_with_the_flag_at_train_and_at_predict(tiny, tiny_
     assert allowed.exit_code == 0, allowed.output
 
 
+def test_resuming_a_remote_code_run_needs_the_flag_again(tiny, tiny_model_dir, tmp_path):
+    import threading
+
+    from lcl_tui.events import StepEvent
+
+    marker = tmp_path / "REMOTE_CODE_RAN"
+    model = remote_code_model(tmp_path / "custom-model-to-resume", tiny_model_dir, marker)
+    config = tiny(train__max_steps=4, loss__objective="ce").replace(
+        **{"model.name": str(model), "model.trust_remote_code": True})
+    stop = threading.Event()
+    stopped = train(config, stop=stop, subscribers=[lambda e: isinstance(e, StepEvent) and stop.set()])
+    assert stopped.status == "stopped"
+
+    runs_dir = str(stopped.run.path.parent)
+    refused = runner.invoke(app, ["train", "--resume", stopped.run.run_id, "--runs-dir", runs_dir])
+    assert refused.exit_code == 2 and "--trust-remote-code" in refused.stderr, refused.output
+    assert stopped.run.read_status().status == "stopped"  # refused before any training
+    allowed = runner.invoke(app, ["train", "--resume", stopped.run.run_id, "--trust-remote-code",
+                                  "--runs-dir", runs_dir])
+    assert allowed.exit_code == 0, allowed.output
+    # (The marker may not come back: the module stays imported in this process.)
+    assert stopped.run.read_status().status == "completed"
+    misplaced = runner.invoke(app, ["train", "quickstart", "--trust-remote-code"])
+    assert misplaced.exit_code == 2 and "goes with --resume" in misplaced.stderr
+
+
 def test_a_checkpoint_cannot_switch_remote_code_on_by_itself(trained_run, tmp_path):
     """Someone else's run folder: its lcl_tui.json says trust_remote_code=true."""
     folder = tmp_path / "handed-over"
