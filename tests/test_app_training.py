@@ -95,8 +95,7 @@ async def test_a_data_file_the_form_cannot_judge_fails_the_run_not_the_app(tiny_
         assert app.setup_pane.validate_form().ok
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: app.queue.runs[0].state == "failed", timeout=60)
-        await pilot.pause()
-        assert any("label" in m for m in notifications(app)), notifications(app)
+        await wait_until(pilot, lambda: any("label" in m for m in notifications(app)))
         assert app.queue.runs[0].error in notifications(app)
         await pilot.press("f2")  # the app keeps working
         assert app.active_tab == "setup"
@@ -125,9 +124,8 @@ async def test_a_monkeypatched_train_that_raises_is_reported(tiny_root, tmp_path
     app = real_app(tiny_app_config(tiny_root, tmp_path), tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: app.queue.runs[0].state == "failed", timeout=30)
-        await pilot.pause()
-        assert "RuntimeError: CUDA went away" in notifications(app)
+        await wait_until(pilot, lambda: "RuntimeError: CUDA went away" in notifications(app), timeout=30)
+        assert app.queue.runs[0].state == "failed"
 
 
 async def test_a_sweep_of_the_tiny_model_trains_in_the_app_and_matches_the_cli_table(tiny_root, tmp_path):
