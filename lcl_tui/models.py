@@ -213,6 +213,12 @@ def save_checkpoint(model: TextClassifier, tokenizer: Any, folder: Path, meta: d
     """Write a complete checkpoint into `folder` (the caller makes it appear atomically)."""
     from safetensors.torch import save_file
 
+    from lcl_tui.quiet import quiet_libraries
+
+    # save_pretrained draws a "Writing model shards" bar on stderr; once it drew over the
+    # app's footer although the run had silenced the libraries. Silence them again here.
+    quiet_libraries()
+
     folder.mkdir(parents=True, exist_ok=True)
     backbone = model.backbone
     if isinstance(backbone, TransformerBackbone):
