@@ -170,3 +170,26 @@ async def test_runs_list_resumes_a_stopped_run_and_explains_one_it_cannot(tmp_pa
         assert [s.step for s in live.view().steps] == list(range(1, 101))
         await pilot.press("f5")
         await wait_until(pilot, lambda: "completed" in screen_text(app) and "20231114-stopped" in screen_text(app))
+
+
+async def test_curves_are_thinned_again_when_the_terminal_is_resized(tmp_path):
+    import ast
+
+    from lcl_tui.app.widgets.charts import LineChart
+
+    write_fake_run(tmp_path / "runs", "20231114-long", total=600)
+    app = build_app(tmp_path, open_run="20231114-long")
+    async with app.run_test(size=(80, 30)) as pilot:
+        await wait_until(pilot, lambda: app.active_tab == "prompt" and app.selected.version > 0)
+        await pilot.press("f3")
+        chart = app.query_one("#loss-chart", LineChart)
+
+        def plotted_points() -> int:
+            series = ast.literal_eval(chart._drawn[0]) if chart._drawn else {}
+            return len(series.get("total", ([], []))[0])
+
+        # One point per column of the chart, whatever its width was when the run was opened.
+        await wait_until(pilot, lambda: plotted_points() == max(20, chart.size.width))
+        narrow = plotted_points()
+        await pilot.resize_terminal(200, 40)
+        await wait_until(pilot, lambda: chart.size.width > narrow and plotted_points() == chart.size.width)

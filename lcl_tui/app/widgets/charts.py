@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.markup import escape
+from textual import events
+from textual.message import Message
 from textual_plotext import PlotextPlot
 
 Series = dict[str, tuple[list[float], list[float]]]
@@ -35,9 +37,15 @@ class LineChart(PlotextPlot):
         self.y_range = y_range
         self._drawn: object = None
 
+    class Resized(Message):
+        """The chart's size changed: its owner thins the curves to the new width."""
+
     def on_mount(self) -> None:
         super().on_mount()
         self.border_title = f"{self.chart_title}: no data yet"
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.post_message(self.Resized())
 
     def show(self, series: Series, overlay: Series | None = None, overlay_name: str = "") -> None:
         key = (repr(series), repr(overlay), overlay_name)

@@ -136,6 +136,14 @@ class MonitorPane(Vertical):
         self.query_one(ConfusedPairs).show(latest)
         self._show_details_title(latest)
 
+    def on_line_chart_resized(self, event: LineChart.Resized) -> None:
+        # The curves were thinned to the old width (zero while the tab was hidden): a resized
+        # terminal, or a finished run drawn before its tab was laid out, would keep them so.
+        event.stop()
+        if self._last is not None:
+            _, _, snapshot, _, overlay_title, overlay = self._last
+            self._draw_charts(snapshot, overlay_title, overlay)
+
     def _draw_charts(self, snapshot: RunSnapshot | None, overlay_title: str, overlay: RunSnapshot | None) -> None:
         # One point per cell is all a curve can show; more only slows plotext down.
         width = max(20, self.query_one("#loss-chart").size.width)
