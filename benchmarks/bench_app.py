@@ -97,8 +97,10 @@ async def measure_key_latency(keys: int) -> dict:
     from textual import events
 
     from lcl_tui.app.app import make_app
+    from lcl_tui.quiet import quiet_libraries
     from lcl_tui.testing import tiny_config
 
+    quiet_libraries()  # writing the tiny model would draw a progress bar
     with tempfile.TemporaryDirectory() as tmp:
         config = tiny_config(Path(tmp), train__epochs=1000)
         app = make_app(config=config, runs_dir=Path(tmp) / "runs", warm_up=False)
