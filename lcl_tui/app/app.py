@@ -34,7 +34,6 @@ from lcl_tui.app.messages import (
 )
 from lcl_tui.app.run_queue import LiveRun, RunQueue
 from lcl_tui.app.screens.dialogs import ConfirmDialog, PathDialog
-from lcl_tui.app.sweep_session import SweepSession
 from lcl_tui.app.widgets.setup_form import SetupPane
 from lcl_tui.app.widgets.tabs import AppTabs
 from lcl_tui.config import RunConfig, load_config, presets_dir, save_config
@@ -43,6 +42,7 @@ from lcl_tui.events import CheckpointSaved, Event, RunFinished, RunStarted
 from lcl_tui.runstore import RunStore
 
 if TYPE_CHECKING:  # built after the first frame; their modules import plotext and DataTable
+    from lcl_tui.app.sweep_session import SweepSession
     from lcl_tui.app.widgets.monitor import MonitorPane
     from lcl_tui.app.widgets.prompt import PromptPane
     from lcl_tui.app.widgets.runs import RunsPane
@@ -409,6 +409,8 @@ class LclTuiApp(App):
 
     @work(thread=True, exit_on_error=False, group="sweep")
     def _plan_sweep(self, path: str) -> None:
+        from lcl_tui.app.sweep_session import SweepSession  # not needed for the first frame
+
         try:
             session = SweepSession.load(path, self.store)
             session.refresh_results()  # what earlier runs of it already hold
