@@ -148,19 +148,20 @@ def _pack(chunks: Sequence[list[int]], batch_size: int) -> list[list[int]]:
 def class_aware_grouped_batches(labels: Sequence[int], lengths: Sequence[int], batch_size: int,
                                 per_class: int, rng: random.Random,
                                 window_batches: int = 16) -> list[list[int]]:
-    """Class-aware batches of similar lengths: far less padding, the same class spread.
+    """Class-aware batches of similar lengths: far less padding, the same class mix.
 
     Chunks are made as in `class_aware_batches`, but from each class's examples sorted by
     length within groups (so a chunk's texts are alike in length), and spread over the
     epoch the same way. Then, window by window (`window_batches` batches' worth of chunks
-    in epoch order), the chunks are sorted by their longest text, packed into batches and
-    the batches shuffled: each batch still holds batch_size / per_class classes, and every
-    class still comes throughout the epoch, but its texts are of about one length.
+    in epoch order), each class's chunks are sorted by length and dealt out by quantile:
+    the shortest fifth of every class's chunks goes to the shortest fifth of the batches,
+    and so on. Each batch so holds every class in its share of the window, all of about
+    one length; sorting all chunks together instead would leave the class mix to chance.
     """
     by_class: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
         by_class.setdefault(label, []).append(index)
-    keyed_chunks: list[tuple[float, list[int]]] = []
+    keyed_chunks: list[tuple[float, int, list[int]]] = []
     group = per_class * 8
     for label in sorted(by_class):
         shuffled = rng.sample(by_class[label], len(by_class[label]))
@@ -169,17 +170,48 @@ def class_aware_grouped_batches(labels: Sequence[int], lengths: Sequence[int], b
         chunks = _chunks(members, per_class, rng)
         chunks = rng.sample(chunks, len(chunks))  # length order within a class is not epoch order
         for j, chunk in enumerate(chunks):
-            keyed_chunks.append(((j + rng.random()) / len(chunks), chunk))
+            keyed_chunks.append(((j + rng.random()) / len(chunks), label, chunk))
     keyed_chunks.sort(key=lambda item: item[0])
+
+    def longest(chunk: list[int]) -> int:
+        return max(lengths[i] for i in chunk)
+
     chunks_per_window = max(1, window_batches * batch_size // per_class)
     batches: list[list[int]] = []
     for start in range(0, len(keyed_chunks), chunks_per_window):
-        window = sorted((chunk for _, chunk in keyed_chunks[start:start + chunks_per_window]),
-                        key=lambda chunk: max(lengths[i] for i in chunk))
-        packed = _pack(window, batch_size)
+        window = keyed_chunks[start:start + chunks_per_window]
+        slots: list[list[list[int]]] = [[] for _ in range(-(-sum(len(c) for _, _, c in window) // batch_size))]
+        window_by_class: dict[int, list[list[int]]] = {}
+        for _, label, chunk in window:
+            window_by_class.setdefault(label, []).append(chunk)
+        for class_chunks in window_by_class.values():
+            class_chunks.sort(key=longest)
+            for j, chunk in enumerate(class_chunks):
+                slots[j * len(slots) // len(class_chunks)].append(chunk)
+        # Rounding can overfill a slot: what does not fit moves on to the next (longer) one.
+        packed: list[list[int]] = []
+        carry: list[list[int]] = []
+        for slot in slots:
+            batch, carry = _fill(sorted(carry + slot, key=longest), batch_size)
+            packed.append(batch)
+        while carry:
+            batch, carry = _fill(carry, batch_size)
+            packed.append(batch)
         rng.shuffle(packed)
-        batches.extend(packed)
+        batches.extend(b for b in packed if b)
     return batches
+
+
+def _fill(chunks: list[list[int]], batch_size: int) -> tuple[list[int], list[list[int]]]:
+    """One batch of the chunks that fit, in order (at least one chunk), and the rest."""
+    batch: list[int] = []
+    rest: list[list[int]] = []
+    for chunk in chunks:
+        if not batch or len(batch) + len(chunk) <= batch_size:
+            batch.extend(chunk)
+        else:
+            rest.append(chunk)
+    return batch, rest
 
 
 def epoch_batches(encoded: EncodedTexts, batch_size: int, sampler: str, per_class: int,

@@ -90,6 +90,11 @@ def test_class_aware_grouped_batches_pad_far_less_and_keep_positives_and_the_cla
     for batch in grouped:
         counts = Counter(labels[i] for i in batch)
         assert all(c >= 2 for c in counts.values()), counts  # every anchor has a positive
+    # Each batch keeps the class mix the plain sampler gives, not one left to chance.
+    def mean_max_share(batches):
+        return sum(max(Counter(labels[i] for i in b).values()) / len(b) for b in batches) / len(batches)
+
+    assert mean_max_share(grouped) < mean_max_share(plain) + 0.03
     # Every class in every quarter of the epoch, not bunched by length or class.
     quarter = len(grouped) // 4
     for part in range(4):
