@@ -485,11 +485,16 @@ def results_paths(sweep: Sweep, store: RunStore) -> tuple[Path, Path]:
     return (store.runs_dir / f"{sweep.name}-results.md", store.runs_dir / f"{sweep.name}-results.csv")
 
 
-def write_results(sweep: Sweep, store: RunStore) -> tuple[str, Path, Path]:
-    """Write the Markdown and CSV tables next to the runs; returns (markdown, md path, csv path)."""
+def write_results(sweep: Sweep, store: RunStore,
+                  results: Sequence[SettingResult] | None = None) -> tuple[str, Path, Path]:
+    """Write the Markdown and CSV tables next to the runs; returns (markdown, md path, csv path).
+
+    `results` saves reading every run folder again when the caller has just collected them.
+    """
     from lcl_tui.atomic import atomic_write_text
 
-    results = collect_results(sweep, store)
+    if results is None:
+        results = collect_results(sweep, store)
     heading = f"# Sweep {sweep.name}\n\n" + (f"{sweep.description}\n\n" if sweep.description else "")
     seeds = ", ".join(str(s) for s in sweep.seeds)
     markdown = results_table(results)

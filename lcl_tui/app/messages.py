@@ -57,7 +57,7 @@ class Predicted(Message):
 
 @dataclass
 class SweepPlanned(Message):
-    """A sweep file was read and planned (in a worker); `session` is None if it failed."""
+    """A sweep file was read and planned in a worker (a failure is a notification instead)."""
 
     session: Any  # lcl_tui.app.sweep_session.SweepSession
 

@@ -134,8 +134,9 @@ class SweepSession:
             return self.results
 
     def write(self) -> tuple[Path, Path]:
-        """Write the Markdown and CSV tables next to the runs, as `lcl-tui sweep` does."""
-        _, md_path, csv_path = write_results(self.sweep, self.store)
+        """Write the Markdown and CSV tables next to the runs, as `lcl-tui sweep` does,
+        from the latest results read (call `refresh_results` first)."""
+        _, md_path, csv_path = write_results(self.sweep, self.store, self.results)
         self.results_paths = (md_path, csv_path)
         return self.results_paths
 
