@@ -114,6 +114,27 @@ def test_committed_sweep_files_all_load():
         assert expand_grid(load_sweep(path))
 
 
+@pytest.mark.parametrize("dataset, test_rows", [("trec-50", 1076), ("movie-snippets-5", 2121)])
+def test_every_setting_and_seed_of_a_sweep_tests_on_the_same_rows(dataset, test_rows):
+    from lcl_tui.data import load_splits
+
+    sweep = sweep_from_dict({
+        "name": "same-test", "seeds": [1, 2],
+        "config": {"data.dataset": dataset},
+        "grid": {"loss.alpha": [0.1, 0.7], "loss.temperature": [0.07, 10], "train.batch_size": [8, 32],
+                 "data.max_train_examples": [300, 1500], "data.max_eval_examples": [100, 500]},
+        "variants": [{"label": "ce", "loss.objective": "ce"}, {"label": "lcl", "loss.objective": "lcl"}],
+    })
+    points = expand_grid(sweep)
+    assert len(points) == 2 * 2 ** 5 * 2
+    tests = {json.dumps(load_splits(p.config.data).test.to_dict()) for p in points}
+    assert len(tests) == 1
+    assert len(json.loads(tests.pop())["texts"]) == test_rows  # at least 1,000 rows to compare on
+    # Fixed by split_seed: another split seed draws other test rows.
+    other = load_splits(points[0].config.replace(**{"data.split_seed": 14}).data).test
+    assert other.texts != load_splits(points[0].config.data).test.texts
+
+
 # --- results tables --------------------------------------------------------------------------------
 
 
