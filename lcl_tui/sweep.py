@@ -592,8 +592,8 @@ def compare_with_baselines(sweep: Sweep, results: Sequence[SettingResult]) -> No
         result.comparison = None if baseline is result else compare(result.runs, baseline.runs, bootstrap)
 
 
-DIFFERENCE_COLUMNS = ("Δ accuracy, seeds", "Δ accuracy, bootstrap", "p", "Δ macro-F1, seeds",
-                      "Δ macro-F1, bootstrap", "p")
+DIFFERENCE_COLUMNS = ("Δ accuracy, seeds", "Δ accuracy, bootstrap", "p, accuracy", "Δ macro-F1, seeds",
+                      "Δ macro-F1, bootstrap", "p, macro-F1")
 
 
 def difference_cells(result: SettingResult) -> list[str]:
