@@ -217,6 +217,33 @@ def test_results_table_marks_a_known_gain_over_the_baseline():
     assert rows[3].startswith("scl,scl,1,2,0.5000,,0.5000,,ce,1,0.0000,,,0.0000,0.0000,1.0000,")
 
 
+@pytest.mark.parametrize("task, dataset", [("trec50", "trec-50"), ("movie5", "movie-snippets-5")])
+def test_the_search_files_compare_like_with_like(task, dataset):
+    from lcl_tui.config import presets_dir
+
+    folder = presets_dir().parent / "sweeps"
+    search, confirm = load_sweep(folder / f"search-{task}.toml"), load_sweep(folder / f"search-confirm-{task}.toml")
+    found = expand_grid(search)
+    assert len(found) == 2 * 3 * 4 and {p.config.train.batch_size for p in found} == {32}
+    assert {(p.config.loss.objective, p.config.model.weighting) for p in found} == {("scl", "shared"),
+                                                                                   ("lcl", "shared")}
+    # Stage 1 pits each LCL setting against SCL at the same alpha and tau.
+    for slug, baseline in baselines(search).items():
+        setting = next(s for s in settings(search) if s.slug == slug)
+        assert baseline.variant == "scl" and baseline.values == setting.values
+    # Stage 2 confirms on other seeds under stage 1's conditions, at twice the steps, against CE.
+    confirmed = expand_grid(confirm)
+    assert len(confirmed) == 5 * 5 and not set(confirm.seeds) & set(search.seeds)
+    assert {p.setting.variant for p in confirmed if baselines(confirm)[p.setting.slug].variant == "ce"} == {
+        "ce", "scl-1", "scl-2", "lcl-1", "lcl-2"}
+    first, second = found[0].config, confirmed[0].config
+    assert first.data == second.data and first.data.dataset == dataset
+    assert (first.model, first.optim) == (second.model, second.optim)
+    assert (first.train.epochs, second.train.epochs) == (1, 2)
+    assert (first.train.sampler, first.train.examples_per_class) == (second.train.sampler,
+                                                                     second.train.examples_per_class)
+
+
 # --- results tables --------------------------------------------------------------------------------
 
 
