@@ -39,7 +39,7 @@ class StoredPredictions:
         return len(self.label_names)
 
 
-def test_rows_digest(texts: Sequence[str], labels: Sequence[int]) -> str:
+def digest_rows(texts: Sequence[str], labels: Sequence[int]) -> str:
     payload = json.dumps([list(texts), list(labels)], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -53,7 +53,7 @@ def save_test_predictions(run_folder: Path, texts: Sequence[str], labels: Sequen
     try:
         atomic_write_json(Path(run_folder) / FILE_NAME, {
             "format": FORMAT,
-            "test_rows": test_rows_digest(texts, labels),
+            "test_rows": digest_rows(texts, labels),
             "label_names": list(label_names),
             "labels": [int(y) for y in labels],
             "predictions": [int(p) for p in predictions],

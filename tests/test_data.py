@@ -308,8 +308,8 @@ def test_register_a_loader_returning_source_data(clean_registry):
 def test_register_a_loader_returning_finished_splits_only_caps_them(clean_registry):
     done = DatasetSplits("done", ["a", "b"], make([0, 1] * 10), make([0, 1] * 5), make([0, 1] * 5))
     register_dataset("done", lambda config: done, description="finished")
-    splits = load_splits(DataConfig(dataset="done", max_eval_examples=4))
-    assert (len(splits.train), len(splits.validation), len(splits.test)) == (20, 4, 4)
+    splits = load_splits(DataConfig(dataset="done", max_eval_examples=4, max_test_examples=3))
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (20, 4, 3)
 
 
 def test_register_rejects_bad_names(clean_registry):
