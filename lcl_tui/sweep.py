@@ -56,8 +56,8 @@ from typing import Any
 from lcl_tui.config import RunConfig, apply_overrides, load_config, read_toml_file
 from lcl_tui.errors import ConfigError, UserError
 from lcl_tui.runstore import RUN_NAME_PATTERN, Run, RunStore
-from lcl_tui.stored_predictions import load_test_predictions
 from lcl_tui.significance import Comparison, RunScore
+from lcl_tui.stored_predictions import load_test_predictions
 
 SWEEP_KEYS = ("name", "description", "base", "seeds", "baseline", "config", "grid", "variants")
 # Settings the sweep itself decides: the seed comes from `seeds`, the folder from the store.
