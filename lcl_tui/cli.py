@@ -309,13 +309,18 @@ def sweep(
     file: Annotated[Path, typer.Argument(help="A sweep .toml file (see sweeps/).")],
     runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Folder holding the runs.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; train nothing.")] = False,
+    baseline: Annotated[Optional[str], typer.Option(
+        "--baseline", help="Compare every setting with this one: a setting's label or slug, a variant "
+                           "label or key=value grid values (overrides the file's baseline).")] = None,
 ) -> None:
     """Run a grid of settings x seeds (skipping completed runs) and write a results table."""
     with user_errors():
         from lcl_tui.runstore import RunStore
-        from lcl_tui.sweep import load_sweep, plan_sweep, run_sweep, write_results
+        from lcl_tui.sweep import load_sweep, plan_sweep, run_sweep, with_baseline, write_results
 
         loaded = load_sweep(file)
+        if baseline is not None:
+            loaded = with_baseline(loaded, baseline, where="--baseline")
         store = RunStore(runs_dir or Path(loaded.base.output.runs_dir))
         plan = plan_sweep(loaded, store)
         to_train = sum(p.action != "skip" for p in plan)

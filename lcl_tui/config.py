@@ -40,7 +40,10 @@ class DataConfig:
     # Used only when the source has no test split of its own.
     test_fraction: float = 0.2
     max_train_examples: int | None = None
+    # Caps the validation split (evaluated many times a run). The test split is capped
+    # only by max_test_examples: a sweep's settings all test on the same, whole test split.
     max_eval_examples: int | None = None
+    max_test_examples: int | None = None
     split_seed: int = 13
     max_length: int = 64
 
@@ -282,7 +285,8 @@ def validate(config: RunConfig) -> None:
     _check(d.validation_fraction + d.test_fraction < 1, "data.test_fraction",
            "plus data.validation_fraction must leave training data (< 1)", d.test_fraction)
     for key, value in (("data.max_train_examples", d.max_train_examples),
-                       ("data.max_eval_examples", d.max_eval_examples)):
+                       ("data.max_eval_examples", d.max_eval_examples),
+                       ("data.max_test_examples", d.max_test_examples)):
         _check(value is None or value >= 1, key, "must be >= 1 or unset", value)
     _check(2 <= d.max_length <= 8192, "data.max_length", "must be in [2, 8192]", d.max_length)
     _check(bool(m.name.strip()), "model.name", "must name a model", m.name)

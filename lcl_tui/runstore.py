@@ -5,6 +5,7 @@
         split.json           the data split the run trained and tested on
         status.json          running | completed | stopped | failed (+ pid, host, times)
         metrics.jsonl        every event, one JSON line each
+        test_predictions.json  the best checkpoint's label for each test row (stored_predictions.py)
         checkpoints/step-N/  Hugging Face folders (safetensors, tokenizer, labels)
         best.json            which checkpoint is best (replaced atomically)
         last.json            the newest complete checkpoint, for resume

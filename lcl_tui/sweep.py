@@ -5,6 +5,7 @@ A sweep file is TOML:
     name = "sst5-grid"            # prefix of every run name (default: the file's stem)
     base = "quickstart"           # a preset name or a .toml file (relative to this file)
     seeds = [1, 2, 3]             # train.seed of each run (default: the base config's)
+    baseline = "ce"               # compare every setting with this one (optional, see below)
 
     [config]                      # settings on top of the base, laid out as in a preset
     data.max_train_examples = 1500
@@ -23,12 +24,21 @@ the runs that completed and redoes the ones that failed, stopped or were interru
 The results (mean and std of test accuracy and macro-F1 per setting over seeds) go next
 to the runs as `<name>-results.md` and `<name>-results.csv`.
 
+A baseline (the `baseline` key, or `lcl-tui sweep --baseline`) adds, for every other
+setting, its difference from the baseline with 95% intervals (significance.py). It is
+named as the tables name settings: a setting's label (`lcl alpha=0.2`) or slug
+(`lcl-alpha0.2`) makes that one setting every setting's baseline; part of a label, a
+variant label and/or `key=value` words (`ce`, `alpha=0.5`, `scl alpha=0.5`), gives each
+setting the baseline that differs from it only in what the words name: `baseline = "ce"`
+in a grid over datasets compares each setting with CE on the same dataset.
+
 Nothing here imports Textual: the CLI and the app share these functions.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import itertools
@@ -46,8 +56,10 @@ from typing import Any
 from lcl_tui.config import RunConfig, apply_overrides, load_config, read_toml_file
 from lcl_tui.errors import ConfigError, UserError
 from lcl_tui.runstore import RUN_NAME_PATTERN, Run, RunStore
+from lcl_tui.significance import Comparison, RunScore
+from lcl_tui.stored_predictions import load_test_predictions
 
-SWEEP_KEYS = ("name", "description", "base", "seeds", "config", "grid", "variants")
+SWEEP_KEYS = ("name", "description", "base", "seeds", "baseline", "config", "grid", "variants")
 # Settings the sweep itself decides: the seed comes from `seeds`, the folder from the store.
 RESERVED_KEYS = ("train.seed", "output.run_name", "output.runs_dir", "name")
 MAX_RUN_NAME = 100
@@ -68,6 +80,7 @@ class Sweep:
     seeds: list[int]
     description: str = ""
     source: Path | None = None
+    baseline: str | None = None  # names the setting(s) the others are compared with
 
 
 @dataclass
@@ -118,6 +131,9 @@ class SettingResult:
     planned: int
     accuracies: list[float] = field(default_factory=list)
     macro_f1s: list[float] = field(default_factory=list)
+    runs: list[RunScore] = field(default_factory=list)  # per completed run, to pair by seed
+    baseline: Setting | None = None  # set when the sweep names a baseline (itself for one)
+    comparison: Comparison | None = None  # against the baseline; None for the baseline itself
 
     @property
     def n(self) -> int:
@@ -225,6 +241,8 @@ def sweep_from_dict(raw: dict[str, Any], *, default_name: str = "sweep", source:
     sweep = Sweep(name=name, base=base, grid=grid, variants=variants, seeds=list(seeds),
                   description=description, source=source)
     expand_grid(sweep)  # every combination must make a valid config: fail now, not mid-sweep
+    if "baseline" in raw:
+        sweep = with_baseline(sweep, raw["baseline"], where=where)
     return sweep
 
 
@@ -435,7 +453,12 @@ def collect_results(sweep: Sweep, store: RunStore) -> list[SettingResult]:
         if test is not None:
             result.accuracies.append(test.accuracy)
             result.macro_f1s.append(test.macro_f1)
-    return list(by_setting.values())
+            result.runs.append(RunScore(point.seed, test.accuracy, test.macro_f1,
+                                        load_test_predictions(run.path)))
+    results = list(by_setting.values())
+    if sweep.baseline is not None:
+        compare_with_baselines(sweep, results)
+    return results
 
 
 def _percent(value: float | None) -> str:
@@ -449,13 +472,21 @@ def _mean_std(mean: float | None, std: float | None) -> str:
 
 
 def results_table(results: Sequence[SettingResult]) -> str:
-    """A Markdown table: test accuracy and macro-F1 (%, mean ± std over seeds) per setting."""
-    lines = ["| setting | n | test accuracy (%) | test macro-F1 (%) |", "|---|---|---|---|"]
+    """A Markdown table: test accuracy and macro-F1 (%, mean ± std over seeds) per setting,
+    and the differences from the baseline when the sweep names one."""
+    compared = any(result.baseline is not None for result in results)
+    extra = DIFFERENCE_COLUMNS if compared else ()
+    lines = ["| setting | n | test accuracy (%) | test macro-F1 (%) |" + "".join(f" {c} |" for c in extra),
+             "|---|---|---|---|" + "---|" * len(extra)]
     for result in results:
         n = f"{result.n}/{result.planned}" if result.n != result.planned else str(result.n)
+        cells = difference_cells(result) if compared else []
         lines.append(f"| {result.setting.label} | {n} | "
                      f"{_mean_std(result.accuracy_mean, result.accuracy_std)} | "
-                     f"{_mean_std(result.macro_f1_mean, result.macro_f1_std)} |")
+                     f"{_mean_std(result.macro_f1_mean, result.macro_f1_std)} |"
+                     + "".join(f" {cell} |" for cell in cells))
+    if compared:
+        lines += ["", baseline_legend(results)]
     return "\n".join(lines) + "\n"
 
 
@@ -466,8 +497,9 @@ def results_csv(results: Sequence[SettingResult]) -> str:
         keys.extend(k for k in result.setting.values if k not in keys)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
+    compared = any(result.baseline is not None for result in results)
     writer.writerow(["setting", "variant", *keys, "n", "planned", "accuracy_mean", "accuracy_std",
-                     "macro_f1_mean", "macro_f1_std"])
+                     "macro_f1_mean", "macro_f1_std", *(DIFFERENCE_CSV_COLUMNS if compared else ())])
 
     def number(value: float | None) -> str:
         return "" if value is None or not math.isfinite(value) else f"{value:.4f}"
@@ -477,8 +509,153 @@ def results_csv(results: Sequence[SettingResult]) -> str:
                   for k in keys]
         writer.writerow([result.setting.label, result.setting.variant, *values, result.n, result.planned,
                          number(result.accuracy_mean), number(result.accuracy_std),
-                         number(result.macro_f1_mean), number(result.macro_f1_std)])
+                         number(result.macro_f1_mean), number(result.macro_f1_std),
+                         *(difference_csv(result, number) if compared else ())])
     return buffer.getvalue()
+
+
+# --- against a baseline -------------------------------------------------------------------------------
+
+
+def with_baseline(sweep: Sweep, spec: Any, where: str | None = None) -> Sweep:
+    """The sweep with `spec` as its baseline, checked against its settings (see the module doc)."""
+    where = where or (sweep.source.name if sweep.source else sweep.name)
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"{where}: baseline must name a setting, e.g. baseline = \"ce\"")
+    named = dataclasses.replace(sweep, baseline=" ".join(spec.split()))
+    baselines(named, where)
+    return named
+
+
+def baselines(sweep: Sweep, where: str = "sweep") -> dict[str, Setting]:
+    """Each setting's baseline, by the setting's slug."""
+    spec = sweep.baseline or ""
+    found = settings(sweep)
+    exact = [s for s in found if spec in (s.label, s.slug)]
+    if exact:
+        return {s.slug: exact[0] for s in found}
+    keys = list(sweep.grid)
+    names = {**{short: key for key, short in _short_keys(keys).items()}, **{key: key for key in keys}}
+    fixed: dict[str, str] = {}
+    words = []
+    for word in spec.split():
+        key, equals, value = word.partition("=")
+        if not equals:
+            words.append(word)
+        elif key not in names:
+            raise ConfigError(f"{where}: baseline {spec!r} sets '{key}', which the grid does not vary "
+                              f"({_grid_hint(keys)})")
+        elif not any(_same_value(v, value) for v in sweep.grid[names[key]]):
+            listed = ", ".join(_format_value(v) for v in sweep.grid[names[key]])
+            raise ConfigError(f"{where}: baseline {spec!r}: {key} takes {listed} in this grid, not {value}")
+        else:
+            fixed[names[key]] = value
+    variant = " ".join(words)
+    labels = [v.label for v in sweep.variants if v.label]
+    if variant and variant not in labels:
+        raise ConfigError(f"{where}: baseline {spec!r} names no setting; give a setting's label or slug "
+                          f"(e.g. {found[0].label!r}), a variant ({', '.join(labels) or 'none here'}) "
+                          f"or grid values ({_grid_hint(keys)})")
+    chosen = {}
+    for setting in found:
+        target = [s for s in found if s.variant == (variant or setting.variant)
+                  and all(_same_value(s.values[k], fixed[k]) if k in fixed else s.values[k] == setting.values[k]
+                          for k in keys)]
+        chosen[setting.slug] = target[0]
+    return chosen
+
+
+def _grid_hint(keys: Sequence[str]) -> str:
+    return "grid keys: " + ", ".join(_short_keys(keys).values()) if keys else "this sweep has no grid"
+
+
+def _same_value(value: Any, text: str) -> bool:
+    if _format_value(value) == text:
+        return True
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    try:
+        return numeric and float(text) == value
+    except ValueError:
+        return False
+
+
+def compare_with_baselines(sweep: Sweep, results: Sequence[SettingResult]) -> None:
+    """Fill in each result's baseline and its comparison with it, over the seeds both ran."""
+    from lcl_tui.significance import PairedBootstrap, compare
+
+    chosen = baselines(sweep)
+    by_slug = {result.setting.slug: result for result in results}
+    bootstrap = PairedBootstrap()  # each run resampled once, however many comparisons it is in
+    for result in results:
+        baseline = by_slug[chosen[result.setting.slug].slug]
+        result.baseline = baseline.setting
+        result.comparison = None if baseline is result else compare(result.runs, baseline.runs, bootstrap)
+
+
+DIFFERENCE_COLUMNS = ("Δ accuracy, seeds", "Δ accuracy, bootstrap", "p, accuracy", "Δ macro-F1, seeds",
+                      "Δ macro-F1, bootstrap", "p, macro-F1")
+
+
+def difference_cells(result: SettingResult) -> list[str]:
+    """The six cells of DIFFERENCE_COLUMNS: `baseline` on the baseline's own row."""
+    from lcl_tui.significance import bootstrap_cell, p_value_cell, seed_cell
+
+    comparison = result.comparison
+    if result.baseline is None:
+        return [""] * len(DIFFERENCE_COLUMNS)
+    if comparison is None:
+        return ["baseline"] + ["-"] * (len(DIFFERENCE_COLUMNS) - 1)
+
+    def bootstrap(difference) -> str:
+        cell = bootstrap_cell(difference)
+        return f"n/a ({comparison.bootstrap_missing})" if difference is None else cell
+
+    return [seed_cell(comparison.accuracy), bootstrap(comparison.bootstrap_accuracy),
+            p_value_cell(comparison.bootstrap_accuracy), seed_cell(comparison.macro_f1),
+            bootstrap(comparison.bootstrap_macro_f1), p_value_cell(comparison.bootstrap_macro_f1)]
+
+
+def baseline_legend(results: Sequence[SettingResult]) -> str:
+    from lcl_tui.significance import BOOTSTRAP_DRAWS
+
+    bases = {result.baseline.label for result in results if result.baseline is not None}
+    against = (f"the baseline `{bases.pop()}`" if len(bases) == 1
+               else "each setting's baseline (" + ", ".join(f"`{b}`" for b in sorted(bases)) + ")")
+    return (f"Δ: the setting minus {against} in percentage points, the mean over the seeds both ran. "
+            "Seeds: 95% t-interval of the per-seed differences (training randomness; none with 1 seed). "
+            f"Bootstrap: 95% interval from {BOOTSTRAP_DRAWS:,} paired resamples of the test rows (test-set "
+            "sampling), p its two-sided p-value. *: the interval excludes 0 (not corrected for the "
+            "number of comparisons).")
+
+
+DIFFERENCE_CSV_COLUMNS = (
+    "baseline", "pairs",
+    "accuracy_diff", "accuracy_diff_seed_low", "accuracy_diff_seed_high",
+    "accuracy_diff_boot_low", "accuracy_diff_boot_high", "accuracy_diff_p",
+    "macro_f1_diff", "macro_f1_diff_seed_low", "macro_f1_diff_seed_high",
+    "macro_f1_diff_boot_low", "macro_f1_diff_boot_high", "macro_f1_diff_p",
+    "bootstrap_pairs", "bootstrap_missing",
+)
+
+
+def difference_csv(result: SettingResult, number: Callable[[float | None], str]) -> list[str | int]:
+    """The DIFFERENCE_CSV_COLUMNS of one result, as fractions; empty where there is none."""
+    comparison = result.comparison
+    if result.baseline is None:
+        return [""] * len(DIFFERENCE_CSV_COLUMNS)
+    if comparison is None:
+        return [result.baseline.label] + [""] * (len(DIFFERENCE_CSV_COLUMNS) - 1)
+    row: list[str | int] = [result.baseline.label, comparison.accuracy.pairs if comparison.accuracy else 0]
+    for seeds, boot in ((comparison.accuracy, comparison.bootstrap_accuracy),
+                        (comparison.macro_f1, comparison.bootstrap_macro_f1)):
+        seed_interval = seeds.interval if seeds else None
+        row += [number(seeds.mean if seeds else None),
+                number(seed_interval.low if seed_interval else None),
+                number(seed_interval.high if seed_interval else None),
+                number(boot.interval.low if boot else None), number(boot.interval.high if boot else None),
+                "" if boot is None else f"{boot.p_value:.4f}"]
+    boot = comparison.bootstrap_accuracy
+    return row + [boot.pairs if boot else 0, comparison.bootstrap_missing]
 
 
 def results_paths(sweep: Sweep, store: RunStore) -> tuple[Path, Path]:

@@ -45,6 +45,7 @@ from lcl_tui.models import (
 )
 from lcl_tui.objectives import objective_loss
 from lcl_tui.runstore import Run, RunStore
+from lcl_tui.stored_predictions import save_test_predictions
 from lcl_tui.training_state import (
     LoopPosition,
     has_training_state,
@@ -526,7 +527,11 @@ class Trainer:
             return None
         model, _, _ = load_checkpoint(folder, device=str(self.device))
         self.model = model
-        event = self.evaluate("test", self.best_event.epoch if self.best_event else 0.0)
+        logits = self.predict_logits(self.test_data)
+        event = self.metrics_event(logits, self.test_data.labels, "test",
+                                   self.best_event.epoch if self.best_event else 0.0)
+        save_test_predictions(run.path, self.splits.test.texts, self.test_data.labels,
+                              logits.argmax(dim=-1).tolist(), self.label_names)
         event.step = self.best_step or self.step
         self.publish(event)
         return event

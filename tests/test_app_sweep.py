@@ -32,10 +32,10 @@ class ScoringTrainer(FakeTrainer):
         return result
 
 
-def write_sweep(tmp_path, name="grid", seeds=(1, 2)) -> str:
+def write_sweep(tmp_path, name="grid", seeds=(1, 2), extra="") -> str:
     path = tmp_path / f"{name}.toml"
     path.write_text(
-        f'name = "{name}"\ndescription = "two objectives"\nseeds = {list(seeds)}\n'
+        f'name = "{name}"\ndescription = "two objectives"\nseeds = {list(seeds)}\n{extra}'
         '[[variants]]\nlabel = "ce"\nloss.objective = "ce"\n'
         '[[variants]]\nlabel = "lcl"\nloss.objective = "lcl"\n')
     return str(path)
@@ -67,6 +67,24 @@ async def test_a_sweep_started_from_the_app_fills_its_table_and_writes_the_resul
         await pilot.press("enter")  # the first setting's last run, in the monitor
         await wait_until(pilot, lambda: app.active_tab == "monitor" and app.selected is not None)
         assert app.selected.title == "grid-ce-seed2"
+
+
+async def test_a_sweep_with_a_baseline_shows_the_differences_from_it(tmp_path):
+    trainer = ScoringTrainer(steps=3)  # the seed decides the score: lcl ties ce on every seed
+    app = build_app(tmp_path, trainer, sweep_file=write_sweep(tmp_path, extra='baseline = "ce"\n'))
+    async with app.run_test(size=(160, 36)) as pilot:
+        await wait_until(pilot, lambda: app.sweep is not None and app.sweep.results_paths is not None,
+                         timeout=60)
+        table = app.query_one(SweepTable)
+        assert [str(c.label) for c in table.columns.values()] == [
+            "setting", "n", "test acc %", "macro-F1 %", "Δ acc (seeds)", "Δ acc (bootstrap)",
+            "Δ F1 (seeds)", "Δ F1 (bootstrap)", "runs"]
+        rows = {row[0]: row for row in table_rows(app)}
+        assert rows["ce"][4:8] == ["baseline", "-", "-", "-"]
+        # The fake trainer stores no test predictions: the seed interval only.
+        assert rows["lcl"][4:8] == ["+0.0 [+0.0, +0.0]", "n/a (no stored test predictions)"] * 2
+        assert rows["lcl"][8] == "2 completed"
+        assert "Δ accuracy, seeds" in app.sweep.results_paths[0].read_text()
 
 
 async def test_rerunning_a_sweep_skips_its_finished_runs_and_redoes_a_failed_one(tmp_path):

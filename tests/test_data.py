@@ -153,7 +153,14 @@ def test_caps_subsample_stratified_and_leave_the_test_split_alone():
     assert set(capped.train.texts) <= set(full.train.texts)
     assert all(c >= 1 for c in capped.train.label_counts(50))  # every class kept
     evals = load_splits(DataConfig(dataset="movie-snippets-5", max_train_examples=100, max_eval_examples=50))
-    assert (len(evals.train), len(evals.validation), len(evals.test)) == (100, 50, 50)
+    # The validation cap leaves the test split whole: a sweep varying it still tests on the same rows.
+    whole_test = load_splits(DataConfig(dataset="movie-snippets-5")).test
+    assert (len(evals.train), len(evals.validation)) == (100, 50)
+    assert evals.test.to_dict() == whole_test.to_dict() and len(whole_test) == 2121
+    tested = load_splits(DataConfig(dataset="movie-snippets-5", max_train_examples=100, max_eval_examples=50,
+                                    max_test_examples=40))
+    assert len(tested.test) == 40 and set(tested.test.texts) <= set(whole_test.texts)
+    assert (tested.train, tested.validation) == (evals.train, evals.validation)
     full_counts = load_splits(DataConfig(dataset="movie-snippets-5")).train.label_counts(5)
     for got, whole in zip(evals.train.label_counts(5), full_counts):
         assert abs(got - 100 * whole / sum(full_counts)) < 1  # proportional (largest remainder)
@@ -301,8 +308,8 @@ def test_register_a_loader_returning_source_data(clean_registry):
 def test_register_a_loader_returning_finished_splits_only_caps_them(clean_registry):
     done = DatasetSplits("done", ["a", "b"], make([0, 1] * 10), make([0, 1] * 5), make([0, 1] * 5))
     register_dataset("done", lambda config: done, description="finished")
-    splits = load_splits(DataConfig(dataset="done", max_eval_examples=4))
-    assert (len(splits.train), len(splits.validation), len(splits.test)) == (20, 4, 4)
+    splits = load_splits(DataConfig(dataset="done", max_eval_examples=4, max_test_examples=3))
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (20, 4, 3)
 
 
 def test_register_rejects_bad_names(clean_registry):

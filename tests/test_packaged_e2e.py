@@ -11,6 +11,7 @@ def test_packaged_minilm_learns_trec6_from_a_few_hundred_rows(tmp_path):
         "data.dataset": "trec-6",
         "data.max_train_examples": 320,
         "data.max_eval_examples": 160,
+        "data.max_test_examples": 160,
         "data.max_length": 32,
         "model.pooling": "mean",
         "loss.objective": "lcl",

@@ -14,6 +14,8 @@ from lcl_tui.runstore import Run, RunStore
 from lcl_tui.sweep import (
     Setting,
     SettingResult,
+    baselines,
+    compare_with_baselines,
     collect_results,
     expand_grid,
     load_sweep,
@@ -21,6 +23,7 @@ from lcl_tui.sweep import (
     results_csv,
     results_table,
     run_sweep,
+    settings,
     sweep_from_dict,
 )
 
@@ -112,6 +115,133 @@ def test_committed_sweep_files_all_load():
     assert {"results-trec50.toml", "results-movie5.toml"} <= {f.name for f in files}
     for path in files:
         assert expand_grid(load_sweep(path))
+
+
+@pytest.mark.parametrize("dataset, test_rows", [("trec-50", 1076), ("movie-snippets-5", 2121)])
+def test_every_setting_and_seed_of_a_sweep_tests_on_the_same_rows(dataset, test_rows):
+    from lcl_tui.data import load_splits
+
+    sweep = sweep_from_dict({
+        "name": "same-test", "seeds": [1, 2],
+        "config": {"data.dataset": dataset},
+        "grid": {"loss.alpha": [0.1, 0.7], "loss.temperature": [0.07, 10], "train.batch_size": [8, 32],
+                 "data.max_train_examples": [300, 1500], "data.max_eval_examples": [100, 500]},
+        "variants": [{"label": "ce", "loss.objective": "ce"}, {"label": "lcl", "loss.objective": "lcl"}],
+    })
+    points = expand_grid(sweep)
+    assert len(points) == 2 * 2 ** 5 * 2
+    tests = {json.dumps(load_splits(p.config.data).test.to_dict()) for p in points}
+    assert len(tests) == 1
+    assert len(json.loads(tests.pop())["texts"]) == test_rows  # at least 1,000 rows to compare on
+    # Fixed by split_seed: another split seed draws other test rows.
+    other = load_splits(points[0].config.replace(**{"data.split_seed": 14}).data).test
+    assert other.texts != load_splits(points[0].config.data).test.texts
+
+
+def baseline_sweep(baseline, **extra):
+    return sweep_from_dict({
+        "name": "b", "baseline": baseline, **extra,
+        "grid": {"data.dataset": ["trec-50", "movie-snippets-5"], "loss.alpha": [0.2, 0.5]},
+        "variants": [{"label": "ce", "loss.objective": "ce"}, {"label": "lcl", "loss.objective": "lcl"}],
+    })
+
+
+def chosen_baselines(sweep) -> dict[str, str]:
+    return {slug: setting.label for slug, setting in baselines(sweep).items()}
+
+
+def test_a_baseline_is_named_as_the_tables_name_settings():
+    # A whole label or slug: one baseline for every setting.
+    for name in ("ce dataset=trec-50 alpha=0.5", "ce-dataset-trec-50-alpha0.5"):
+        assert set(chosen_baselines(baseline_sweep(name)).values()) == {"ce dataset=trec-50 alpha=0.5"}
+    # A variant: each setting against that variant with its own dataset and alpha.
+    chosen = chosen_baselines(baseline_sweep("ce"))
+    assert chosen["lcl-dataset-movie-snippets-5-alpha0.2"] == "ce dataset=movie-snippets-5 alpha=0.2"
+    assert chosen["ce-dataset-trec-50-alpha0.5"] == "ce dataset=trec-50 alpha=0.5"
+    # Grid values (a number may be written as any equal number), with or without a variant.
+    chosen = chosen_baselines(baseline_sweep("alpha=0.50"))
+    assert chosen["lcl-dataset-trec-50-alpha0.2"] == "lcl dataset=trec-50 alpha=0.5"
+    chosen = chosen_baselines(baseline_sweep("ce loss.alpha=0.5"))
+    assert chosen["lcl-dataset-movie-snippets-5-alpha0.2"] == "ce dataset=movie-snippets-5 alpha=0.5"
+
+
+@pytest.mark.parametrize("baseline, fragment", [
+    ("scl", "names no setting; give a setting's label or slug"),
+    ("tau=10", "sets 'tau', which the grid does not vary (grid keys: dataset, alpha)"),
+    ("alpha=0.7", "alpha takes 0.2, 0.5 in this grid, not 0.7"),
+    ("  ", "baseline must name a setting"),
+    (3, "baseline must name a setting"),
+])
+def test_a_baseline_that_names_nothing_is_a_one_line_error(baseline, fragment):
+    with pytest.raises(ConfigError) as caught:
+        baseline_sweep(baseline)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_results_table_marks_a_known_gain_over_the_baseline():
+    from lcl_tui.significance import RunScore
+    from lcl_tui.stored_predictions import StoredPredictions
+
+    sweep = sweep_from_dict({"name": "t", "seeds": [1, 2], "baseline": "ce",
+                             "variants": [{"label": "ce", "loss.objective": "ce"},
+                                          {"label": "lcl", "loss.objective": "lcl"},
+                                          {"label": "scl", "loss.objective": "scl"}]})
+    labels = [i % 4 for i in range(400)]
+    half_right = [y if i % 2 else (y + 1) % 4 for i, y in enumerate(labels)]
+
+    def run(seed, guesses):
+        stored = StoredPredictions("rows", ("a", "b", "c", "d"), tuple(labels), tuple(guesses))
+        right = sum(y == g for y, g in zip(labels, guesses)) / len(labels)
+        return RunScore(seed, right, right, stored)  # macro-F1 is not what this test is about
+
+    ce, lcl, scl = (SettingResult(s, planned=2) for s in settings(sweep))
+    ce.runs = [run(1, half_right), run(2, half_right)]
+    lcl.runs = [run(1, labels), run(2, labels)]  # right on every row ce gets wrong: +50 points
+    scl.runs = [run(1, half_right)]  # one seed, the same predictions as ce
+    for result in (ce, lcl, scl):
+        result.accuracies = [r.accuracy for r in result.runs]
+        result.macro_f1s = [r.macro_f1 for r in result.runs]
+    compare_with_baselines(sweep, [ce, lcl, scl])
+    table = results_table([ce, lcl, scl])
+    assert "| ce | 2 | 50.0 ± 0.0 | 50.0 ± 0.0 | baseline | - |" in table
+    assert "| lcl | 2 | 100.0 ± 0.0 | 100.0 ± 0.0 | +50.0 [+50.0, +50.0] * | +50.0 [+" in table
+    assert "| scl | 1/2 | 50.0 | 50.0 | +0.0 (1 seed) | +0.0 [+0.0, +0.0] | 1.000 |" in table
+    assert "against" not in table and "the baseline `ce`" in table
+    rows = results_csv([ce, lcl, scl]).splitlines()
+    assert rows[0].endswith("accuracy_diff,accuracy_diff_seed_low,accuracy_diff_seed_high,accuracy_diff_boot_low,"
+                            "accuracy_diff_boot_high,accuracy_diff_p,macro_f1_diff,macro_f1_diff_seed_low,"
+                            "macro_f1_diff_seed_high,macro_f1_diff_boot_low,macro_f1_diff_boot_high,"
+                            "macro_f1_diff_p,bootstrap_pairs,bootstrap_missing")
+    assert rows[1].startswith("ce,ce,2,2,0.5000,0.0000,0.5000,0.0000,ce,,")
+    assert rows[2].startswith("lcl,lcl,2,2,1.0000,0.0000,1.0000,0.0000,ce,2,0.5000,0.5000,0.5000,")
+    assert rows[3].startswith("scl,scl,1,2,0.5000,,0.5000,,ce,1,0.0000,,,0.0000,0.0000,1.0000,")
+
+
+@pytest.mark.parametrize("task, dataset", [("trec50", "trec-50"), ("movie5", "movie-snippets-5")])
+def test_the_search_files_compare_like_with_like(task, dataset):
+    from lcl_tui.config import presets_dir
+
+    folder = presets_dir().parent / "sweeps"
+    search, confirm = load_sweep(folder / f"search-{task}.toml"), load_sweep(folder / f"search-confirm-{task}.toml")
+    found = expand_grid(search)
+    assert len(found) == 2 * 3 * 4 and {p.config.train.batch_size for p in found} == {32}
+    assert {(p.config.loss.objective, p.config.model.weighting) for p in found} == {("scl", "shared"),
+                                                                                   ("lcl", "shared")}
+    # Stage 1 pits each LCL setting against SCL at the same alpha and tau.
+    for slug, baseline in baselines(search).items():
+        setting = next(s for s in settings(search) if s.slug == slug)
+        assert baseline.variant == "scl" and baseline.values == setting.values
+    # Stage 2 confirms on other seeds under stage 1's conditions, at twice the steps, against CE.
+    confirmed = expand_grid(confirm)
+    assert len(confirmed) == 5 * 5 and not set(confirm.seeds) & set(search.seeds)
+    assert {p.setting.variant for p in confirmed if baselines(confirm)[p.setting.slug].variant == "ce"} == {
+        "ce", "scl-1", "scl-2", "lcl-1", "lcl-2"}
+    first, second = found[0].config, confirmed[0].config
+    assert first.data == second.data and first.data.dataset == dataset
+    assert (first.model, first.optim) == (second.model, second.optim)
+    assert (first.train.epochs, second.train.epochs) == (1, 2)
+    assert (first.train.sampler, first.train.examples_per_class) == (second.train.sampler,
+                                                                     second.train.examples_per_class)
 
 
 # --- results tables --------------------------------------------------------------------------------
@@ -237,6 +367,42 @@ def test_cli_sweep_dry_run_then_run_writes_tables(small_sweep, tmp_path):
 
     again = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir)])
     assert again.exit_code == 0 and "4 to skip" in again.output
+    assert "Δ accuracy" not in again.output  # no baseline named: the table as before
+
+    # Naming a baseline afterwards reprints the table with the differences; nothing retrains.
+    logs = {run.run_id: run.metrics_path.read_text() for run in store.runs()}
+    compared = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir),
+                                   "--baseline", "objective=ce"])
+    assert compared.exit_code == 0, compared.output
+    assert "4 to skip" in compared.output and "start (" not in compared.output
+    assert {run.run_id: run.metrics_path.read_text() for run in store.runs()} == logs
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
+            for line in compared.output.splitlines() if line.startswith("| objective=")}
+    assert rows["objective=ce"][3:] == ["baseline", "-", "-", "-", "-", "-"]
+    by_seed = {(run.load_config().loss.objective, run.load_config().train.seed): run.snapshot().test_eval.accuracy
+               for run in store.runs()}
+    gain = sum(by_seed[("lcl", s)] - by_seed[("ce", s)] for s in (1, 2)) / 2
+    seeds_cell, bootstrap_cell, p_cell = rows["objective=lcl"][3:6]
+    assert seeds_cell.startswith(f"{100 * gain:+.1f} [") and bootstrap_cell.startswith(f"{100 * gain:+.1f} [")
+    assert p_cell == "<0.001" or 0 < float(p_cell) <= 1
+    assert "Δ: the setting minus the baseline `objective=ce`" in compared.output
+    csv_text = (store.runs_dir / "small-results.csv").read_text()
+    header, ce_row, lcl_row = [row.split(",") for row in csv_text.splitlines()]
+    lcl = dict(zip(header, lcl_row))
+    assert lcl["baseline"] == "objective=ce" and lcl["pairs"] == "2" and lcl["bootstrap_pairs"] == "2"
+    assert float(lcl["accuracy_diff"]) == pytest.approx(gain, abs=1e-4)
+    assert float(lcl["accuracy_diff_boot_low"]) <= float(lcl["accuracy_diff"]) <= float(lcl["accuracy_diff_boot_high"])
+
+    # A run from before predictions were stored keeps its seed interval; its bootstrap says n/a.
+    (store.runs_dir / "small-objective-ce-seed1" / "test_predictions.json").unlink()
+    older = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir),
+                                "--baseline", "small-objective-ce"])  # a slug without the sweep's name
+    assert older.exit_code == 2 and "names no setting" in older.output
+    older = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir),
+                                "--baseline", "objective-ce"])
+    assert older.exit_code == 0, older.output
+    row = next(line for line in older.output.splitlines() if line.startswith("| objective=lcl"))
+    assert f"| {seeds_cell} | n/a (no stored test predictions) | n/a |" in row
 
 
 def test_cli_sweep_errors_are_one_line(tmp_path):

@@ -9,7 +9,9 @@ from transformers import AutoModel
 
 from lcl_tui.events import CheckpointSaved, EvalEvent, RunFinished, RunStarted, StepEvent
 from lcl_tui.predict import Predictor
+from lcl_tui.metrics import confusion_matrix
 from lcl_tui.runstore import RunStore
+from lcl_tui.stored_predictions import digest_rows, load_test_predictions
 from lcl_tui.training import no_decay, train
 
 
@@ -77,6 +79,12 @@ def test_predictor_reproduces_the_test_accuracy(tiny):
     correct = sum(ranked[0][0] == split.label_names[y] for ranked, y in zip(predictions, split.test.labels))
     assert correct / len(split.test) == pytest.approx(result.test.accuracy)
     assert all(len(r) == 2 and r[0][1] >= r[1][1] for r in predictions)
+    # The run kept its test predictions, in split.json's test order, for paired comparisons.
+    stored = load_test_predictions(result.run.path)
+    assert stored.labels == tuple(split.test.labels) and stored.label_names == tuple(split.label_names)
+    assert [split.label_names[p] for p in stored.predictions] == [ranked[0][0] for ranked in predictions]
+    assert confusion_matrix(stored.labels, stored.predictions, stored.num_labels) == result.test.confusion
+    assert stored.test_rows == digest_rows(split.test.texts, split.test.labels)
     assert all(abs(sum(p for _, p in predictor.predict([t], top_k=4)[0]) - 1) < 1e-5 for t in split.test.texts[:3])
 
 

@@ -9,8 +9,10 @@ pool and, where the source has them, its own validation and test splits.
   are carved from one pool, both fractions are of the whole pool (defaults: 70/10/20);
   when only validation is carved (the source gave a test split), it is a fraction of
   the given train split;
-* then `max_train_examples` subsamples train and `max_eval_examples` subsamples
-  validation and test each, stratified, so the test set never depends on the caps.
+* then `max_train_examples` subsamples train, `max_eval_examples` validation and
+  `max_test_examples` test (unset: the whole test split), each stratified and seeded by
+  `split_seed` alone, so the test rows never depend on the training cap, the validation
+  cap, the run's seed or anything else a sweep varies.
 
 Stratification apportions each split's size to the classes by largest remainder, with
 exact integer arithmetic, so the sizes are the same on every machine. Each class keeps at
@@ -272,7 +274,7 @@ def finalize_splits(source: SourceData | DatasetSplits, config) -> DatasetSplits
         warnings.append(f"'{name}' is too small for a validation split; validation is empty")
     train = stratified_subsample(train, len(names), config.max_train_examples, seed, "train")
     validation = stratified_subsample(validation, len(names), config.max_eval_examples, seed, "validation")
-    test = stratified_subsample(test, len(names), config.max_eval_examples, seed, "test")
+    test = stratified_subsample(test, len(names), config.max_test_examples, seed, "test")
     for message in warnings:
         log.warning(message)
     return DatasetSplits(name=name, label_names=names, train=train, validation=validation,

@@ -13,6 +13,9 @@ from lcl_tui.app.sweep_session import SweepSession, describe_states
 from lcl_tui.app.widgets.tables import KeyedTable
 
 COLUMNS = ("setting", "n", "test acc %", "macro-F1 %", "runs")
+# With a baseline named: the differences and their intervals (the p-values are in the files).
+DIFFERENCES = {"Δ acc (seeds)": "Δ accuracy, seeds", "Δ acc (bootstrap)": "Δ accuracy, bootstrap",
+               "Δ F1 (seeds)": "Δ macro-F1, seeds", "Δ F1 (bootstrap)": "Δ macro-F1, bootstrap"}
 NO_SWEEP = ("No sweep yet. Press [b]o[/b] to open a sweep file (a grid of settings x seeds, "
             "as `lcl-tui sweep` takes). Its runs train through the queue, as many at a time "
             "as the setup's parallel runs; finished runs are skipped.")
@@ -33,23 +36,39 @@ class SweepTable(KeyedTable):
     ]
 
     def show(self, session: SweepSession) -> None:
+        from lcl_tui.sweep import DIFFERENCE_COLUMNS, difference_cells
+
+        compared = session.sweep.baseline is not None
+        columns = (*COLUMNS[:-1], *(DIFFERENCES if compared else ()), COLUMNS[-1])
+
+        def differences(result) -> list[str]:
+            if not compared:
+                return []
+            cells = dict(zip(DIFFERENCE_COLUMNS, difference_cells(result)))
+            return [cells[name] for name in DIFFERENCES.values()]
+
         rows = []
         for result in session.results:
             n = f"{result.n}/{result.planned}" if result.n != result.planned else str(result.n)
             rows.append((result.setting.slug, result.setting.label, n,
                          _mean_std(result.accuracy_mean, result.accuracy_std),
-                         _mean_std(result.macro_f1_mean, result.macro_f1_std),
+                         _mean_std(result.macro_f1_mean, result.macro_f1_std), *differences(result),
                          describe_states(session.setting_states(result.setting.slug))))
-        if rows == self._rows:
+        if rows == self._rows and columns == self._shown_columns():
             return
         self._rows = rows
         cursor = self.cursor_row
-        self.clear()
-        for key, label, n, accuracy, macro_f1, states in rows:
-            self.add_row(Text(label, style="bold"), Text(n, justify="right"),
-                         Text(accuracy, justify="right"), Text(macro_f1, justify="right"), states, key=key)
+        self.clear(columns=columns != self._shown_columns())
+        if not self.columns:
+            for name in columns:
+                self.add_column(name, key=name)
+        for key, label, *figures, states in rows:
+            self.add_row(Text(label, style="bold"), *(Text(f, justify="right") for f in figures), states, key=key)
         if rows:
             self.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def _shown_columns(self) -> tuple[str, ...]:
+        return tuple(str(column.label) for column in self.columns.values())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
