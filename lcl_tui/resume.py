@@ -9,7 +9,7 @@ from pathlib import Path
 from lcl_tui.errors import UserError
 from lcl_tui.runstore import Run, RunStore
 from lcl_tui.training import Subscriber, Trainer, TrainResult
-from lcl_tui.training_state import has_training_state
+from lcl_tui.training_state import has_position
 
 
 def resume_training(run_id_or_path: str, runs_dir: str | Path, *, subscribers: Sequence[Subscriber] = (),
@@ -35,8 +35,7 @@ def resumable_checkpoint(run: Run, trust_remote_code: bool = False) -> Path:
     if status.status == "running":
         raise UserError(f"run {run.run_id} is still running (pid {status.pid}); stop it before resuming")
     checkpoint = run.last_checkpoint
-    if checkpoint is None or not (has_training_state(checkpoint) or
-                                  (checkpoint / "training_state.json").is_file()):
+    if checkpoint is None or not has_position(checkpoint):
         raise UserError(
             f"run {run.run_id} has no checkpoint to resume from (it stopped before its first one); "
             "start it again with `lcl-tui train`"
