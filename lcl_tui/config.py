@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -25,6 +26,8 @@ SAMPLERS = ("random", "length-grouped", "class-aware", "class-aware-grouped")
 VIEWS = ("none", "dropout")
 PRECISIONS = ("auto", "no", "fp16", "bf16")
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+# Run names become folder names: no separators, no `..`, nothing hidden.
+RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 @dataclass
@@ -320,9 +323,17 @@ def validate(config: RunConfig) -> None:
            "must be auto, cpu, cuda, cuda:N or mps", t.device)
     _check_choice("train.mixed_precision", t.mixed_precision, PRECISIONS)
     if config.output.run_name is not None:
-        from lcl_tui.runstore import check_run_name
-
         check_run_name(config.output.run_name, key="output.run_name")
+
+
+def check_run_name(name: str, key: str = "run name") -> str:
+    """Run names become folder names: no separators, no `..`, nothing hidden."""
+    if not RUN_NAME_PATTERN.fullmatch(name) or ".." in name:
+        raise ConfigError(
+            f"{key} {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
+            "(at most 100, not starting with '.' and without '..')"
+        )
+    return name
 
 
 def presets_dir() -> Path:

@@ -21,7 +21,8 @@ A sweep file is TOML:
 Every (setting, seed) gets a deterministic run name, so running a sweep again skips
 the runs that completed and redoes the ones that failed, stopped or were interrupted.
 The results (mean and std of test accuracy and macro-F1 per setting over seeds) go next
-to the runs as `<name>-results.md` and `<name>-results.csv`.
+to the runs as `<name>-results.md` and `<name>-results.csv`. The grid itself (settings, run names) is
+`lcl_tui.sweep_grid`.
 
 Nothing here imports Textual: the CLI and the app share these functions.
 """
@@ -29,11 +30,8 @@ Nothing here imports Textual: the CLI and the app share these functions.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import itertools
 import math
-import re
 import shutil
 import statistics
 import threading
@@ -43,50 +41,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lcl_tui.config import RunConfig, apply_overrides, load_config, read_toml_file
+from lcl_tui.config import RUN_NAME_PATTERN, RunConfig, apply_overrides, load_config, read_toml_file
 from lcl_tui.errors import ConfigError, UserError
-from lcl_tui.runstore import RUN_NAME_PATTERN, Run, RunStore
+from lcl_tui.run_state import RunState
+from lcl_tui.runstore import Run, RunStore
+from lcl_tui.sweep_grid import Setting, Sweep, SweepPoint, Variant, expand_grid, format_value
+from lcl_tui.text import PLAIN_MISSING, mean_std
 
 SWEEP_KEYS = ("name", "description", "base", "seeds", "config", "grid", "variants")
 # Settings the sweep itself decides: the seed comes from `seeds`, the folder from the store.
 RESERVED_KEYS = ("train.seed", "output.run_name", "output.runs_dir", "name")
-MAX_RUN_NAME = 100
-
-
-@dataclass
-class Variant:
-    label: str
-    overrides: dict[str, Any]
-
-
-@dataclass
-class Sweep:
-    name: str
-    base: RunConfig
-    grid: dict[str, list[Any]]
-    variants: list[Variant]
-    seeds: list[int]
-    description: str = ""
-    source: Path | None = None
-
-
-@dataclass
-class Setting:
-    """One cell of the grid: a label for tables and the overrides that make it."""
-
-    label: str
-    slug: str
-    variant: str
-    values: dict[str, Any]  # grid key -> value
-    overrides: dict[str, Any]  # variant + grid, applied on the base
-
-
-@dataclass
-class SweepPoint:
-    setting: Setting
-    seed: int
-    run_name: str
-    config: RunConfig
 
 
 @dataclass
@@ -254,81 +218,6 @@ def load_sweep(path: str | Path) -> Sweep:
     return sweep_from_dict(raw, default_name=path.stem, source=path)
 
 
-# --- expanding the grid ------------------------------------------------------------------------
-
-
-def _short_keys(keys: Sequence[str]) -> dict[str, str]:
-    """`loss.alpha` -> `alpha`, unless two keys would then read the same."""
-    last = [key.rsplit(".", 1)[-1] for key in keys]
-    return {key: (short if last.count(short) == 1 else key) for key, short in zip(keys, last)}
-
-
-def _format_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
-
-
-def _slug_word(key: str, value: Any) -> str:
-    """`alpha0.2` for a number, `objective-ce` for a word."""
-    text = _slug(_format_value(value))
-    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return f"{key}{text}" if numeric else f"{key}-{text}"
-
-
-def _run_name(sweep_name: str, slug: str, seed: int) -> str:
-    name = "-".join(part for part in (sweep_name, slug, f"seed{seed}") if part)
-    if len(name) <= MAX_RUN_NAME:
-        return name
-    # Too long for a folder name: keep the start readable and the whole unique.
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    return f"{name[:MAX_RUN_NAME - 10].rstrip('-.')}-{digest}"
-
-
-def settings(sweep: Sweep) -> list[Setting]:
-    """Every setting, variants outermost, then the grid in its keys' order."""
-    keys = list(sweep.grid)
-    short = _short_keys(keys)
-    found: list[Setting] = []
-    for variant in sweep.variants:
-        for values in itertools.product(*(sweep.grid[key] for key in keys)):
-            chosen = dict(zip(keys, values))
-            words = [f"{short[key]}={_format_value(value)}" for key, value in chosen.items()]
-            label = " ".join(part for part in (variant.label, *words) if part) or "base"
-            slug_words = [_slug_word(short[key], value) for key, value in chosen.items()]
-            slug = "-".join(_slug(part) for part in (variant.label, *slug_words) if _slug(part))
-            found.append(Setting(label=label, slug=slug, variant=variant.label, values=chosen,
-                                 overrides={**variant.overrides, **chosen}))
-    slugs = [s.slug for s in found]
-    for setting in found:
-        if slugs.count(setting.slug) > 1:  # values that slug alike ("a/b", "a-b"): keep names apart
-            setting.slug = f"{setting.slug}-{hashlib.sha1(setting.label.encode()).hexdigest()[:6]}"
-    return found
-
-
-def expand_grid(sweep: Sweep, runs_dir: str | Path | None = None) -> list[SweepPoint]:
-    """Every (setting, seed) with its run name and validated config, seeds innermost."""
-    where = sweep.source.name if sweep.source else sweep.name
-    points = []
-    for setting in settings(sweep):
-        for seed in sweep.seeds:
-            run_name = _run_name(sweep.name, setting.slug, seed)
-            overrides = {**setting.overrides, "train.seed": seed, "output.run_name": run_name,
-                         "name": f"{sweep.name} {setting.label}"}
-            if runs_dir is not None:
-                overrides["output.runs_dir"] = str(runs_dir)
-            try:
-                config = apply_overrides(sweep.base, overrides)
-            except ConfigError as error:
-                raise ConfigError(f"{where}, setting '{setting.label}': {error}") from None
-            points.append(SweepPoint(setting=setting, seed=seed, run_name=run_name, config=config))
-    return points
-
-
 # --- planning and running ------------------------------------------------------------------------
 
 
@@ -358,7 +247,7 @@ def plan_sweep(sweep: Sweep, store: RunStore) -> list[PlannedRun]:
             continue
         run = Run(folder)
         status = run.read_status().status
-        if status == "completed":
+        if status == RunState.COMPLETED:
             try:
                 saved = run.load_config()
             except UserError:
@@ -369,8 +258,8 @@ def plan_sweep(sweep: Sweep, store: RunStore) -> list[PlannedRun]:
                 raise ConfigError(
                     f"run {point.run_name} in {store.runs_dir} was made with other settings ({key} "
                     f"differs); give the sweep a new name or remove that run")
-            plan.append(PlannedRun(point, "skip", "completed", run))
-        elif status == "running":
+            plan.append(PlannedRun(point, "skip", RunState.COMPLETED, run))
+        elif status == RunState.RUNNING:
             plan.append(PlannedRun(point, "skip", "running in another process", run))
         else:
             plan.append(PlannedRun(point, "redo", status, run))
@@ -409,7 +298,7 @@ def run_sweep(sweep: Sweep, store: RunStore, subscribers: Sequence[Callable] = (
         try:
             result = train(point.config, store=store, stop=stop, subscribers=subscribers)
         except UserError as error:
-            yield SweepProgress("finished", index, total, point, status="failed", error=str(error),
+            yield SweepProgress("finished", index, total, point, status=RunState.FAILED, error=str(error),
                                 seconds=time.monotonic() - began)
             continue
         test = result.test
@@ -429,7 +318,7 @@ def collect_results(sweep: Sweep, store: RunStore) -> list[SettingResult]:
         result = by_setting.setdefault(point.setting.slug, SettingResult(point.setting, planned=0))
         result.planned += 1
         run = Run(store.runs_dir / point.run_name)
-        if not run.config_path.is_file() or run.read_status().status != "completed":
+        if not run.config_path.is_file() or run.read_status().status != RunState.COMPLETED:
             continue
         test = run.snapshot().test_eval
         if test is not None:
@@ -438,24 +327,14 @@ def collect_results(sweep: Sweep, store: RunStore) -> list[SettingResult]:
     return list(by_setting.values())
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
-
-
-def _mean_std(mean: float | None, std: float | None) -> str:
-    if mean is None:
-        return "-"
-    return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
-
-
 def results_table(results: Sequence[SettingResult]) -> str:
     """A Markdown table: test accuracy and macro-F1 (%, mean ± std over seeds) per setting."""
     lines = ["| setting | n | test accuracy (%) | test macro-F1 (%) |", "|---|---|---|---|"]
     for result in results:
         n = f"{result.n}/{result.planned}" if result.n != result.planned else str(result.n)
         lines.append(f"| {result.setting.label} | {n} | "
-                     f"{_mean_std(result.accuracy_mean, result.accuracy_std)} | "
-                     f"{_mean_std(result.macro_f1_mean, result.macro_f1_std)} |")
+                     f"{mean_std(result.accuracy_mean, result.accuracy_std, PLAIN_MISSING)} | "
+                     f"{mean_std(result.macro_f1_mean, result.macro_f1_std, PLAIN_MISSING)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -473,7 +352,7 @@ def results_csv(results: Sequence[SettingResult]) -> str:
         return "" if value is None or not math.isfinite(value) else f"{value:.4f}"
 
     for result in results:
-        values = [_format_value(result.setting.values[k]) if k in result.setting.values else ""
+        values = [format_value(result.setting.values[k]) if k in result.setting.values else ""
                   for k in keys]
         writer.writerow([result.setting.label, result.setting.variant, *values, result.n, result.planned,
                          number(result.accuracy_mean), number(result.accuracy_std),
