@@ -284,28 +284,33 @@ def datasets() -> None:
 
 @app.command()
 def presets() -> None:
-    """List the presets."""
+    """List the presets: yours in ./presets (they win a name clash) and the packaged ones."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    from lcl_tui.config import list_presets
+    from lcl_tui.catalog import PACKAGED, PRESETS, packaged_folder, preset_files
+    from lcl_tui.config import load_config
 
     with user_errors():
-        found = list_presets()
-    table = Table("preset", "dataset", "model", "loss", "description", box=None)
-    for name, config in found:
+        found = [(entry, load_config(entry.path)) for entry in preset_files()]
+    # The name and where it comes from are what a narrow terminal must keep whole.
+    table = Table(Column("preset", no_wrap=True), Column("from", no_wrap=True), "dataset", "model", "loss",
+                  "description", box=None)
+    for entry, config in found:
         objective = config.loss.objective
         if objective == "lcl":
             objective = f"lcl ({config.model.weighting})"
         if config.model.architecture != "transformer":
             objective = f"{config.model.architecture} {objective}"
-        table.add_row(name, config.data.dataset, config.model.name, objective, config.description)
+        origin = PACKAGED if entry.origin == PACKAGED else f"./{entry.path}"
+        table.add_row(entry.name, origin, config.data.dataset, config.model.name, objective, config.description)
     Console().print(table)
+    typer.echo(f"packaged presets: {packaged_folder(PRESETS)}; yours: ./{PRESETS}/*.toml (a name there wins)")
 
 
 @app.command()
 def sweep(
-    file: Annotated[Path, typer.Argument(help="A sweep .toml file (see sweeps/).")],
+    file: Annotated[Path, typer.Argument(help="A sweep .toml file, or a sweep's name (see sweeps/).")],
     runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Folder holding the runs.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; train nothing.")] = False,
 ) -> None:

@@ -16,6 +16,7 @@ from typing import Any, get_type_hints
 
 import tomli_w
 
+from lcl_tui.catalog import PRESETS, find, preset_files, preset_names, user_folder
 from lcl_tui.errors import ConfigError
 
 OBJECTIVES = ("ce", "scl", "scl-two-stage", "lcl")
@@ -337,8 +338,8 @@ def check_run_name(name: str, key: str = "run name") -> str:
 
 
 def presets_dir() -> Path:
-    """The `presets/` folder at the top of the project."""
-    return Path(__file__).resolve().parent.parent / "presets"
+    """Your own presets: `./presets`, where the app saves one (the shipped ones: lcl_tui.catalog)."""
+    return user_folder(PRESETS)
 
 
 def list_presets() -> list[tuple[str, RunConfig]]:
@@ -347,8 +348,9 @@ def list_presets() -> list[tuple[str, RunConfig]]:
 
 
 def preset_paths() -> list[Path]:
-    """Preset files, top level first, then subfolders (`presets/paper/`); names are file stems."""
-    return sorted(presets_dir().rglob("*.toml"), key=lambda p: (len(p.relative_to(presets_dir()).parts), p))
+    """Preset files, yours first, top level before subfolders (`presets/paper/`); names are
+    file stems, each once."""
+    return [entry.path for entry in preset_files()]
 
 
 def resolve_preset_path(name_or_path: str) -> Path:
@@ -358,10 +360,10 @@ def resolve_preset_path(name_or_path: str) -> Path:
         if not path.is_file():
             raise ConfigError(f"config file not found: {name_or_path} (give a .toml file or a preset name; see `lcl-tui presets`)")
         return path
-    candidate = next((p for p in preset_paths() if p.stem == name_or_path), None)
+    candidate = find(PRESETS, name_or_path)
     if candidate is not None:
         return candidate
-    known = ", ".join(sorted(p.stem for p in presets_dir().glob("*.toml"))[:12])
+    known = ", ".join(preset_names()[:12])
     raise ConfigError(f"unknown preset '{name_or_path}' (see `lcl-tui presets`; e.g. {known})")
 
 

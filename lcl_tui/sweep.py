@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lcl_tui.catalog import SWEEPS, find
 from lcl_tui.config import RUN_NAME_PATTERN, RunConfig, apply_overrides, load_config, read_toml_file
 from lcl_tui.errors import ConfigError, UserError
 from lcl_tui.run_state import RunState
@@ -110,6 +111,13 @@ def _std(values: list[float]) -> float | None:
 
 
 # --- reading a sweep file -------------------------------------------------------------------
+
+
+def sweep_path(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path).expanduser()
+    if path.suffix == ".toml" or path.exists():
+        return path
+    return find(SWEEPS, str(name_or_path)) or path
 
 
 def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -213,8 +221,10 @@ def _read_variants(raw: Any, where: str) -> list[Variant]:
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    path = Path(path).expanduser()
-    raw = read_toml_file(path, what="sweep", missing_hint="; give a .toml sweep file (see sweeps/)")
+    """A sweep file, by path or by a shipped (or ./sweeps/) sweep's name: `results-trec50`."""
+    path = sweep_path(path)
+    raw = read_toml_file(path, what="sweep",
+                         missing_hint="; give a .toml sweep file or a sweep's name (see sweeps/)")
     return sweep_from_dict(raw, default_name=path.stem, source=path)
 
 
