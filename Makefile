@@ -7,7 +7,7 @@ STAMP := $(VENV)/.setup-done
 # Override on a GPU box, e.g. `make setup TORCH_SPEC=torch` for the CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup run quickstart test test-full bench clean
+.PHONY: setup run quickstart test test-full imports bench clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,10 @@ test: setup
 
 test-full: setup
 	$(PY) -m pytest -q --soak
+
+# The import contracts in pyproject.toml alone (make test runs them too).
+imports: setup
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	$(PY) benchmarks/bench_samplers.py

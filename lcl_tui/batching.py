@@ -7,7 +7,6 @@ of a contrastive loss has positives.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass

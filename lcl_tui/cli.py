@@ -17,6 +17,7 @@ import typer
 
 from lcl_tui.errors import UserError
 from lcl_tui.quiet import quiet_libraries
+from lcl_tui.run_state import RunState
 
 app = typer.Typer(
     add_completion=False,
@@ -140,7 +141,7 @@ def train(
             result = resume_training(resume, runs_dir or DEFAULT_RUNS_DIR, subscribers=[reporter], stop=stop,
                                      trust_remote_code=trust_remote_code)
         else:
-            from lcl_tui.config import apply_overrides, load_config, parse_overrides
+            from lcl_tui.config import load_config, parse_overrides
             from lcl_tui.training import train as run_training
 
             overrides = parse_overrides(set_)
@@ -152,12 +153,12 @@ def train(
             result = run_training(config, subscribers=[reporter], stop=stop)
         reporter.close()
     typer.echo(f"run: {result.run.path}")
-    if result.status == "failed":
+    if result.status == RunState.FAILED:
         typer.echo(f"error: run failed: {result.error}", err=True)
         raise typer.Exit(1)
     if result.test is not None:
         typer.echo(f"test accuracy {result.test.accuracy:.4f}  macro-F1 {result.test.macro_f1:.4f}")
-    elif result.status == "stopped":
+    elif result.status == RunState.STOPPED:
         typer.echo("stopped before testing; the best checkpoint so far is kept")
 
 
@@ -245,6 +246,7 @@ def runs(
 ) -> None:
     """List the runs in the runs folder."""
     from lcl_tui.runstore import RunStore
+    from lcl_tui.text import PLAIN_MISSING, percent
 
     summaries = [run.summary() for run in RunStore(runs_dir).runs()]
     if as_json:
@@ -259,13 +261,10 @@ def runs(
 
     table = Table("run", "status", "dataset", "model", "loss", "best val acc", "test acc", box=None)
     for s in summaries:
-        table.add_row(s.run_id, s.status, s.dataset, s.model, s.objective, _percent(s.best_accuracy),
-                      _percent(s.test_accuracy))
+        table.add_row(s.run_id, s.status, s.dataset, s.model, s.objective,
+                      percent(s.best_accuracy, missing=PLAIN_MISSING),
+                      percent(s.test_accuracy, missing=PLAIN_MISSING))
     Console().print(table)
-
-
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
 
 
 @app.command()
@@ -285,28 +284,33 @@ def datasets() -> None:
 
 @app.command()
 def presets() -> None:
-    """List the presets."""
+    """List the presets: yours in ./presets (they win a name clash) and the packaged ones."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
-    from lcl_tui.config import list_presets
+    from lcl_tui.catalog import PACKAGED, PRESETS, packaged_folder, preset_files
+    from lcl_tui.config import load_config
 
     with user_errors():
-        found = list_presets()
-    table = Table("preset", "dataset", "model", "loss", "description", box=None)
-    for name, config in found:
+        found = [(entry, load_config(entry.path)) for entry in preset_files()]
+    # The name and where it comes from are what a narrow terminal must keep whole.
+    table = Table(Column("preset", no_wrap=True), Column("from", no_wrap=True), "dataset", "model", "loss",
+                  "description", box=None)
+    for entry, config in found:
         objective = config.loss.objective
         if objective == "lcl":
             objective = f"lcl ({config.model.weighting})"
         if config.model.architecture != "transformer":
             objective = f"{config.model.architecture} {objective}"
-        table.add_row(name, config.data.dataset, config.model.name, objective, config.description)
+        origin = PACKAGED if entry.origin == PACKAGED else f"./{entry.path}"
+        table.add_row(entry.name, origin, config.data.dataset, config.model.name, objective, config.description)
     Console().print(table)
+    typer.echo(f"packaged presets: {packaged_folder(PRESETS)}; yours: ./{PRESETS}/*.toml (a name there wins)")
 
 
 @app.command()
 def sweep(
-    file: Annotated[Path, typer.Argument(help="A sweep .toml file (see sweeps/).")],
+    file: Annotated[Path, typer.Argument(help="A sweep .toml file, or a sweep's name (see sweeps/).")],
     runs_dir: Annotated[Optional[Path], typer.Option("--runs-dir", help="Folder holding the runs.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would run; train nothing.")] = False,
     baseline: Annotated[Optional[str], typer.Option(
@@ -352,8 +356,8 @@ def sweep(
             elif progress.kind == "started":
                 typer.echo(f"{where}: {'redo' if progress.status == 'redo' else 'start'} "
                            f"({progress.point.setting.label}, seed {progress.point.seed})")
-            elif progress.error or progress.status != "completed":
-                failed += progress.status == "failed"
+            elif progress.error or progress.status != RunState.COMPLETED:
+                failed += progress.status == RunState.FAILED
                 typer.echo(f"{where}: {progress.status}: {progress.error or 'no test result'}", err=True)
             else:
                 typer.echo(f"{where}: test accuracy {progress.test_accuracy:.4f} macro-F1 "

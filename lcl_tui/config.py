@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import tomli_w
 
+from lcl_tui.catalog import PRESETS, find, preset_files, preset_names, user_folder
 from lcl_tui.errors import ConfigError
 
 OBJECTIVES = ("ce", "scl", "scl-two-stage", "lcl")
@@ -25,6 +27,8 @@ SAMPLERS = ("random", "length-grouped", "class-aware", "class-aware-grouped")
 VIEWS = ("none", "dropout")
 PRECISIONS = ("auto", "no", "fp16", "bf16")
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+# Run names become folder names: no separators, no `..`, nothing hidden.
+RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 @dataclass
@@ -324,14 +328,22 @@ def validate(config: RunConfig) -> None:
            "must be auto, cpu, cuda, cuda:N or mps", t.device)
     _check_choice("train.mixed_precision", t.mixed_precision, PRECISIONS)
     if config.output.run_name is not None:
-        from lcl_tui.runstore import check_run_name
-
         check_run_name(config.output.run_name, key="output.run_name")
 
 
+def check_run_name(name: str, key: str = "run name") -> str:
+    """Run names become folder names: no separators, no `..`, nothing hidden."""
+    if not RUN_NAME_PATTERN.fullmatch(name) or ".." in name:
+        raise ConfigError(
+            f"{key} {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
+            "(at most 100, not starting with '.' and without '..')"
+        )
+    return name
+
+
 def presets_dir() -> Path:
-    """The `presets/` folder at the top of the project."""
-    return Path(__file__).resolve().parent.parent / "presets"
+    """Your own presets: `./presets`, where the app saves one (the shipped ones: lcl_tui.catalog)."""
+    return user_folder(PRESETS)
 
 
 def list_presets() -> list[tuple[str, RunConfig]]:
@@ -340,8 +352,9 @@ def list_presets() -> list[tuple[str, RunConfig]]:
 
 
 def preset_paths() -> list[Path]:
-    """Preset files, top level first, then subfolders (`presets/paper/`); names are file stems."""
-    return sorted(presets_dir().rglob("*.toml"), key=lambda p: (len(p.relative_to(presets_dir()).parts), p))
+    """Preset files, yours first, top level before subfolders (`presets/paper/`); names are
+    file stems, each once."""
+    return [entry.path for entry in preset_files()]
 
 
 def resolve_preset_path(name_or_path: str) -> Path:
@@ -351,10 +364,10 @@ def resolve_preset_path(name_or_path: str) -> Path:
         if not path.is_file():
             raise ConfigError(f"config file not found: {name_or_path} (give a .toml file or a preset name; see `lcl-tui presets`)")
         return path
-    candidate = next((p for p in preset_paths() if p.stem == name_or_path), None)
+    candidate = find(PRESETS, name_or_path)
     if candidate is not None:
         return candidate
-    known = ", ".join(sorted(p.stem for p in presets_dir().glob("*.toml"))[:12])
+    known = ", ".join(preset_names()[:12])
     raise ConfigError(f"unknown preset '{name_or_path}' (see `lcl-tui presets`; e.g. {known})")
 
 

@@ -19,3 +19,8 @@ class ModelError(UserError):
 
 class RunNotFoundError(UserError):
     """A run id or folder does not exist in the runs folder."""
+
+
+class TrainingFault(Exception):
+    """A fault that ends a run with a clear message (NaN loss, out of memory): the run is
+    marked failed with it, and the checkpoints saved before it are kept."""

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
+from lcl_tui.run_state import RunState
+
 
 @dataclass
 class Event:
@@ -92,7 +94,7 @@ class CheckpointSaved(Event):
 @dataclass
 class RunFinished(Event):
     kind: ClassVar[str] = "finished"
-    status: str  # completed, stopped or failed
+    status: RunState  # completed, stopped or failed
     step: int
     elapsed_seconds: float
     best_step: int | None = None
@@ -100,6 +102,9 @@ class RunFinished(Event):
     test_accuracy: float | None = None
     test_macro_f1: float | None = None
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        self.status = RunState(self.status)  # a plain string when read back from JSON
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

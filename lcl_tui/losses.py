@@ -1,7 +1,7 @@
 """Contrastive losses: supervised (SCL), label-aware (LCL) and the adaptive-temperature SCL.
 
-Definitions follow /work/shared/METHOD.md (the seed paper's formulas, typos fixed, in
-agreement with Suresh & Ong's implementation). All three share one numerically safe
+Definitions follow docs/METHOD.md (the seed paper's formulas, typos fixed, in agreement
+with Suresh & Ong's implementation). All three share one numerically safe
 core so that the guarantees below hold for each of them:
 
 - the result is the mean over anchors that have at least one positive in the batch;

@@ -40,12 +40,3 @@ def macro_f1(confusion: list[list[int]], per_class: Sequence[ClassMetrics]) -> f
         if row.support > 0 or any(confusion[t][c] for t in range(len(confusion)))
     ]
     return sum(seen) / len(seen) if seen else 0.0
-
-
-def most_confused_pairs(confusion: list[list[int]], label_names: Sequence[str], top: int = 5) -> list[tuple[str, str, int]]:
-    """(true, predicted, count) of the largest off-diagonal cells."""
-    pairs = [
-        (label_names[t], label_names[p], confusion[t][p])
-        for t in range(len(confusion)) for p in range(len(confusion)) if t != p and confusion[t][p] > 0
-    ]
-    return sorted(pairs, key=lambda pair: -pair[2])[:top]

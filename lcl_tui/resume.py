@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lcl_tui.errors import UserError
+from lcl_tui.run_state import RunState
 from lcl_tui.runstore import Run, RunStore
 from lcl_tui.training import Subscriber, Trainer, TrainResult
-from lcl_tui.training_state import has_training_state
+from lcl_tui.training_state import has_position
 
 
 def resume_training(run_id_or_path: str, runs_dir: str | Path, *, subscribers: Sequence[Subscriber] = (),
@@ -30,13 +31,12 @@ def resume_training(run_id_or_path: str, runs_dir: str | Path, *, subscribers: S
 def resumable_checkpoint(run: Run, trust_remote_code: bool = False) -> Path:
     """The checkpoint a run would resume from; a UserError says why it cannot be resumed."""
     status = run.read_status()
-    if status.status == "completed":
+    if status.status == RunState.COMPLETED:
         raise UserError(f"run {run.run_id} already completed; start a new run to train more")
-    if status.status == "running":
+    if status.status == RunState.RUNNING:
         raise UserError(f"run {run.run_id} is still running (pid {status.pid}); stop it before resuming")
     checkpoint = run.last_checkpoint
-    if checkpoint is None or not (has_training_state(checkpoint) or
-                                  (checkpoint / "training_state.json").is_file()):
+    if checkpoint is None or not has_position(checkpoint):
         raise UserError(
             f"run {run.run_id} has no checkpoint to resume from (it stopped before its first one); "
             "start it again with `lcl-tui train`"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import re
 import socket
 import time
 from dataclasses import dataclass
@@ -26,27 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from lcl_tui.atomic import append_line, atomic_write_json, atomic_write_text
+from lcl_tui.config import RunConfig, check_run_name, load_config
 from lcl_tui.errors import ConfigError, DataError, RunNotFoundError
 from lcl_tui.events import Event, RunSnapshot, event_from_dict
-
-RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-STATUSES = ("running", "completed", "stopped", "failed", "interrupted")
-FINISHED_STATUSES = ("completed", "stopped", "failed")
-
-
-def check_run_name(name: str, key: str = "run name") -> str:
-    """Run names become folder names: no separators, no `..`, nothing hidden."""
-    if not RUN_NAME_PATTERN.fullmatch(name) or ".." in name:
-        raise ConfigError(
-            f"{key} {name!r} is not allowed: use letters, digits, '.', '_' and '-' "
-            "(at most 100, not starting with '.' and without '..')"
-        )
-    return name
-
-
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
-    return slug[:60] or "run"
+from lcl_tui.run_state import STORED, RunState
+from lcl_tui.text import slug
 
 
 def _pid_alive(pid: int) -> bool:
@@ -61,16 +44,19 @@ def _pid_alive(pid: int) -> bool:
 
 @dataclass
 class RunStatus:
-    status: str
+    status: RunState
     pid: int | None = None
     host: str | None = None
     started: float | None = None
     updated: float | None = None
     error: str | None = None
 
+    def __post_init__(self) -> None:
+        self.status = RunState(self.status)
+
     @property
     def finished(self) -> bool:
-        return self.status in FINISHED_STATUSES
+        return self.status.is_finished
 
 
 @dataclass
@@ -79,7 +65,7 @@ class RunSummary:
 
     run_id: str
     path: Path
-    status: str
+    status: RunState
     dataset: str
     model: str
     objective: str
@@ -120,9 +106,7 @@ class Run:
         return self.path / "checkpoints"
 
     # --- config and split -------------------------------------------------------------
-    def load_config(self):
-        from lcl_tui.config import load_config
-
+    def load_config(self) -> RunConfig:
         return load_config(self.config_path)
 
     def save_split(self, splits) -> None:
@@ -142,8 +126,8 @@ class Run:
         return DatasetSplits.from_dict(raw)
 
     # --- status --------------------------------------------------------------------------
-    def write_status(self, status: str, error: str | None = None) -> None:
-        assert status in STATUSES, status
+    def write_status(self, status: RunState, error: str | None = None) -> None:
+        assert status in STORED, status
         previous = self._read_status_file()
         now = time.time()
         atomic_write_json(
@@ -169,24 +153,24 @@ class Run:
         """The run's status; a missing, damaged or unknown one reads as interrupted."""
         raw = self._read_status_file()
         if raw is None:
-            return RunStatus(status="interrupted")
+            return RunStatus(status=RunState.INTERRUPTED)
 
         def typed(key: str, kind: type | tuple[type, ...]) -> Any:
             value = raw.get(key)
             return value if isinstance(value, kind) and not isinstance(value, bool) else None
 
         status = RunStatus(
-            status=raw.get("status") if raw.get("status") in STATUSES else "interrupted",
+            status=raw["status"] if raw.get("status") in STORED else RunState.INTERRUPTED,
             pid=typed("pid", int),
             host=typed("host", str),
             started=typed("started", (int, float)),
             updated=typed("updated", (int, float)),
             error=typed("error", str),
         )
-        if status.status == "running" and status.pid is not None:
+        if status.status == RunState.RUNNING and status.pid is not None:
             same_host = status.host in (None, socket.gethostname())
             if same_host and not _pid_alive(status.pid):
-                status.status = "interrupted"
+                status.status = RunState.INTERRUPTED
         return status
 
     # --- events --------------------------------------------------------------------------
@@ -294,10 +278,10 @@ class RunStore:
     def __init__(self, runs_dir: str | Path = "runs"):
         self.runs_dir = Path(runs_dir).expanduser()
 
-    def create_run(self, config) -> Run:
+    def create_run(self, config: RunConfig) -> Run:
         """A new, unique run folder holding the resolved config."""
         base = config.output.run_name or (
-            f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{_slug(config.name)}"
+            f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{slug(config.name, limit=60, empty='run')}"
         )
         check_run_name(base)
         for attempt in range(1000):
@@ -314,7 +298,7 @@ class RunStore:
                 raise self._unusable(error) from None
             run = Run(path)
             atomic_write_text(run.config_path, config.to_toml())
-            run.write_status("running")
+            run.write_status(RunState.RUNNING)
             return run
         raise ConfigError(f"too many runs named {base!r}; set output.run_name to another name")
 

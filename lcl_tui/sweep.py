@@ -22,7 +22,8 @@ A sweep file is TOML:
 Every (setting, seed) gets a deterministic run name, so running a sweep again skips
 the runs that completed and redoes the ones that failed, stopped or were interrupted.
 The results (mean and std of test accuracy and macro-F1 per setting over seeds) go next
-to the runs as `<name>-results.md` and `<name>-results.csv`.
+to the runs as `<name>-results.md` and `<name>-results.csv`. The grid itself (settings, run names) is
+`lcl_tui.sweep_grid`.
 
 A baseline (the `baseline` key, or `lcl-tui sweep --baseline`) adds, for every other
 setting, its difference from the baseline with 95% intervals (significance.py). It is
@@ -38,12 +39,8 @@ Nothing here imports Textual: the CLI and the app share these functions.
 from __future__ import annotations
 
 import csv
-import dataclasses
-import hashlib
 import io
-import itertools
 import math
-import re
 import shutil
 import statistics
 import threading
@@ -53,53 +50,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lcl_tui.config import RunConfig, apply_overrides, load_config, read_toml_file
+from lcl_tui.catalog import SWEEPS, find
+from lcl_tui.config import RUN_NAME_PATTERN, RunConfig, apply_overrides, load_config, read_toml_file
 from lcl_tui.errors import ConfigError, UserError
-from lcl_tui.runstore import RUN_NAME_PATTERN, Run, RunStore
+from lcl_tui.run_state import RunState
+from lcl_tui.runstore import Run, RunStore
 from lcl_tui.significance import Comparison, RunScore
 from lcl_tui.stored_predictions import load_test_predictions
+from lcl_tui.sweep_baseline import (  # noqa: F401 - baselines is part of this module's API
+    DIFFERENCE_COLUMNS,
+    DIFFERENCE_CSV_COLUMNS,
+    baseline_legend,
+    baselines,
+    compare_with_baselines,
+    difference_csv,
+    difference_cells,
+    with_baseline,
+)
+from lcl_tui.sweep_grid import Setting, Sweep, SweepPoint, Variant, expand_grid, format_value
+from lcl_tui.text import PLAIN_MISSING, mean_std
 
 SWEEP_KEYS = ("name", "description", "base", "seeds", "baseline", "config", "grid", "variants")
 # Settings the sweep itself decides: the seed comes from `seeds`, the folder from the store.
 RESERVED_KEYS = ("train.seed", "output.run_name", "output.runs_dir", "name")
-MAX_RUN_NAME = 100
-
-
-@dataclass
-class Variant:
-    label: str
-    overrides: dict[str, Any]
-
-
-@dataclass
-class Sweep:
-    name: str
-    base: RunConfig
-    grid: dict[str, list[Any]]
-    variants: list[Variant]
-    seeds: list[int]
-    description: str = ""
-    source: Path | None = None
-    baseline: str | None = None  # names the setting(s) the others are compared with
-
-
-@dataclass
-class Setting:
-    """One cell of the grid: a label for tables and the overrides that make it."""
-
-    label: str
-    slug: str
-    variant: str
-    values: dict[str, Any]  # grid key -> value
-    overrides: dict[str, Any]  # variant + grid, applied on the base
-
-
-@dataclass
-class SweepPoint:
-    setting: Setting
-    seed: int
-    run_name: str
-    config: RunConfig
 
 
 @dataclass
@@ -162,6 +135,13 @@ def _std(values: list[float]) -> float | None:
 
 
 # --- reading a sweep file -------------------------------------------------------------------
+
+
+def sweep_path(name_or_path: str | Path) -> Path:
+    path = Path(name_or_path).expanduser()
+    if path.suffix == ".toml" or path.exists():
+        return path
+    return find(SWEEPS, str(name_or_path)) or path
 
 
 def flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -267,84 +247,11 @@ def _read_variants(raw: Any, where: str) -> list[Variant]:
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    path = Path(path).expanduser()
-    raw = read_toml_file(path, what="sweep", missing_hint="; give a .toml sweep file (see sweeps/)")
+    """A sweep file, by path or by a shipped (or ./sweeps/) sweep's name: `results-trec50`."""
+    path = sweep_path(path)
+    raw = read_toml_file(path, what="sweep",
+                         missing_hint="; give a .toml sweep file or a sweep's name (see sweeps/)")
     return sweep_from_dict(raw, default_name=path.stem, source=path)
-
-
-# --- expanding the grid ------------------------------------------------------------------------
-
-
-def _short_keys(keys: Sequence[str]) -> dict[str, str]:
-    """`loss.alpha` -> `alpha`, unless two keys would then read the same."""
-    last = [key.rsplit(".", 1)[-1] for key in keys]
-    return {key: (short if last.count(short) == 1 else key) for key, short in zip(keys, last)}
-
-
-def _format_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")
-
-
-def _slug_word(key: str, value: Any) -> str:
-    """`alpha0.2` for a number, `objective-ce` for a word."""
-    text = _slug(_format_value(value))
-    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return f"{key}{text}" if numeric else f"{key}-{text}"
-
-
-def _run_name(sweep_name: str, slug: str, seed: int) -> str:
-    name = "-".join(part for part in (sweep_name, slug, f"seed{seed}") if part)
-    if len(name) <= MAX_RUN_NAME:
-        return name
-    # Too long for a folder name: keep the start readable and the whole unique.
-    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-    return f"{name[:MAX_RUN_NAME - 10].rstrip('-.')}-{digest}"
-
-
-def settings(sweep: Sweep) -> list[Setting]:
-    """Every setting, variants outermost, then the grid in its keys' order."""
-    keys = list(sweep.grid)
-    short = _short_keys(keys)
-    found: list[Setting] = []
-    for variant in sweep.variants:
-        for values in itertools.product(*(sweep.grid[key] for key in keys)):
-            chosen = dict(zip(keys, values))
-            words = [f"{short[key]}={_format_value(value)}" for key, value in chosen.items()]
-            label = " ".join(part for part in (variant.label, *words) if part) or "base"
-            slug_words = [_slug_word(short[key], value) for key, value in chosen.items()]
-            slug = "-".join(_slug(part) for part in (variant.label, *slug_words) if _slug(part))
-            found.append(Setting(label=label, slug=slug, variant=variant.label, values=chosen,
-                                 overrides={**variant.overrides, **chosen}))
-    slugs = [s.slug for s in found]
-    for setting in found:
-        if slugs.count(setting.slug) > 1:  # values that slug alike ("a/b", "a-b"): keep names apart
-            setting.slug = f"{setting.slug}-{hashlib.sha1(setting.label.encode()).hexdigest()[:6]}"
-    return found
-
-
-def expand_grid(sweep: Sweep, runs_dir: str | Path | None = None) -> list[SweepPoint]:
-    """Every (setting, seed) with its run name and validated config, seeds innermost."""
-    where = sweep.source.name if sweep.source else sweep.name
-    points = []
-    for setting in settings(sweep):
-        for seed in sweep.seeds:
-            run_name = _run_name(sweep.name, setting.slug, seed)
-            overrides = {**setting.overrides, "train.seed": seed, "output.run_name": run_name,
-                         "name": f"{sweep.name} {setting.label}"}
-            if runs_dir is not None:
-                overrides["output.runs_dir"] = str(runs_dir)
-            try:
-                config = apply_overrides(sweep.base, overrides)
-            except ConfigError as error:
-                raise ConfigError(f"{where}, setting '{setting.label}': {error}") from None
-            points.append(SweepPoint(setting=setting, seed=seed, run_name=run_name, config=config))
-    return points
 
 
 # --- planning and running ------------------------------------------------------------------------
@@ -376,7 +283,7 @@ def plan_sweep(sweep: Sweep, store: RunStore) -> list[PlannedRun]:
             continue
         run = Run(folder)
         status = run.read_status().status
-        if status == "completed":
+        if status == RunState.COMPLETED:
             try:
                 saved = run.load_config()
             except UserError:
@@ -387,8 +294,8 @@ def plan_sweep(sweep: Sweep, store: RunStore) -> list[PlannedRun]:
                 raise ConfigError(
                     f"run {point.run_name} in {store.runs_dir} was made with other settings ({key} "
                     f"differs); give the sweep a new name or remove that run")
-            plan.append(PlannedRun(point, "skip", "completed", run))
-        elif status == "running":
+            plan.append(PlannedRun(point, "skip", RunState.COMPLETED, run))
+        elif status == RunState.RUNNING:
             plan.append(PlannedRun(point, "skip", "running in another process", run))
         else:
             plan.append(PlannedRun(point, "redo", status, run))
@@ -427,7 +334,7 @@ def run_sweep(sweep: Sweep, store: RunStore, subscribers: Sequence[Callable] = (
         try:
             result = train(point.config, store=store, stop=stop, subscribers=subscribers)
         except UserError as error:
-            yield SweepProgress("finished", index, total, point, status="failed", error=str(error),
+            yield SweepProgress("finished", index, total, point, status=RunState.FAILED, error=str(error),
                                 seconds=time.monotonic() - began)
             continue
         test = result.test
@@ -447,7 +354,7 @@ def collect_results(sweep: Sweep, store: RunStore) -> list[SettingResult]:
         result = by_setting.setdefault(point.setting.slug, SettingResult(point.setting, planned=0))
         result.planned += 1
         run = Run(store.runs_dir / point.run_name)
-        if not run.config_path.is_file() or run.read_status().status != "completed":
+        if not run.config_path.is_file() or run.read_status().status != RunState.COMPLETED:
             continue
         test = run.snapshot().test_eval
         if test is not None:
@@ -461,16 +368,6 @@ def collect_results(sweep: Sweep, store: RunStore) -> list[SettingResult]:
     return results
 
 
-def _percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
-
-
-def _mean_std(mean: float | None, std: float | None) -> str:
-    if mean is None:
-        return "-"
-    return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
-
-
 def results_table(results: Sequence[SettingResult]) -> str:
     """A Markdown table: test accuracy and macro-F1 (%, mean ± std over seeds) per setting,
     and the differences from the baseline when the sweep names one."""
@@ -482,8 +379,8 @@ def results_table(results: Sequence[SettingResult]) -> str:
         n = f"{result.n}/{result.planned}" if result.n != result.planned else str(result.n)
         cells = difference_cells(result) if compared else []
         lines.append(f"| {result.setting.label} | {n} | "
-                     f"{_mean_std(result.accuracy_mean, result.accuracy_std)} | "
-                     f"{_mean_std(result.macro_f1_mean, result.macro_f1_std)} |"
+                     f"{mean_std(result.accuracy_mean, result.accuracy_std, PLAIN_MISSING)} | "
+                     f"{mean_std(result.macro_f1_mean, result.macro_f1_std, PLAIN_MISSING)} |"
                      + "".join(f" {cell} |" for cell in cells))
     if compared:
         lines += ["", baseline_legend(results)]
@@ -505,157 +402,13 @@ def results_csv(results: Sequence[SettingResult]) -> str:
         return "" if value is None or not math.isfinite(value) else f"{value:.4f}"
 
     for result in results:
-        values = [_format_value(result.setting.values[k]) if k in result.setting.values else ""
+        values = [format_value(result.setting.values[k]) if k in result.setting.values else ""
                   for k in keys]
         writer.writerow([result.setting.label, result.setting.variant, *values, result.n, result.planned,
                          number(result.accuracy_mean), number(result.accuracy_std),
                          number(result.macro_f1_mean), number(result.macro_f1_std),
                          *(difference_csv(result, number) if compared else ())])
     return buffer.getvalue()
-
-
-# --- against a baseline -------------------------------------------------------------------------------
-
-
-def with_baseline(sweep: Sweep, spec: Any, where: str | None = None) -> Sweep:
-    """The sweep with `spec` as its baseline, checked against its settings (see the module doc)."""
-    where = where or (sweep.source.name if sweep.source else sweep.name)
-    if not isinstance(spec, str) or not spec.strip():
-        raise ConfigError(f"{where}: baseline must name a setting, e.g. baseline = \"ce\"")
-    named = dataclasses.replace(sweep, baseline=" ".join(spec.split()))
-    baselines(named, where)
-    return named
-
-
-def baselines(sweep: Sweep, where: str = "sweep") -> dict[str, Setting]:
-    """Each setting's baseline, by the setting's slug."""
-    spec = sweep.baseline or ""
-    found = settings(sweep)
-    exact = [s for s in found if spec in (s.label, s.slug)]
-    if exact:
-        return {s.slug: exact[0] for s in found}
-    keys = list(sweep.grid)
-    names = {**{short: key for key, short in _short_keys(keys).items()}, **{key: key for key in keys}}
-    fixed: dict[str, str] = {}
-    words = []
-    for word in spec.split():
-        key, equals, value = word.partition("=")
-        if not equals:
-            words.append(word)
-        elif key not in names:
-            raise ConfigError(f"{where}: baseline {spec!r} sets '{key}', which the grid does not vary "
-                              f"({_grid_hint(keys)})")
-        elif not any(_same_value(v, value) for v in sweep.grid[names[key]]):
-            listed = ", ".join(_format_value(v) for v in sweep.grid[names[key]])
-            raise ConfigError(f"{where}: baseline {spec!r}: {key} takes {listed} in this grid, not {value}")
-        else:
-            fixed[names[key]] = value
-    variant = " ".join(words)
-    labels = [v.label for v in sweep.variants if v.label]
-    if variant and variant not in labels:
-        raise ConfigError(f"{where}: baseline {spec!r} names no setting; give a setting's label or slug "
-                          f"(e.g. {found[0].label!r}), a variant ({', '.join(labels) or 'none here'}) "
-                          f"or grid values ({_grid_hint(keys)})")
-    chosen = {}
-    for setting in found:
-        target = [s for s in found if s.variant == (variant or setting.variant)
-                  and all(_same_value(s.values[k], fixed[k]) if k in fixed else s.values[k] == setting.values[k]
-                          for k in keys)]
-        chosen[setting.slug] = target[0]
-    return chosen
-
-
-def _grid_hint(keys: Sequence[str]) -> str:
-    return "grid keys: " + ", ".join(_short_keys(keys).values()) if keys else "this sweep has no grid"
-
-
-def _same_value(value: Any, text: str) -> bool:
-    if _format_value(value) == text:
-        return True
-    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-    try:
-        return numeric and float(text) == value
-    except ValueError:
-        return False
-
-
-def compare_with_baselines(sweep: Sweep, results: Sequence[SettingResult]) -> None:
-    """Fill in each result's baseline and its comparison with it, over the seeds both ran."""
-    from lcl_tui.significance import PairedBootstrap, compare
-
-    chosen = baselines(sweep)
-    by_slug = {result.setting.slug: result for result in results}
-    bootstrap = PairedBootstrap()  # each run resampled once, however many comparisons it is in
-    for result in results:
-        baseline = by_slug[chosen[result.setting.slug].slug]
-        result.baseline = baseline.setting
-        result.comparison = None if baseline is result else compare(result.runs, baseline.runs, bootstrap)
-
-
-DIFFERENCE_COLUMNS = ("Δ accuracy, seeds", "Δ accuracy, bootstrap", "p, accuracy", "Δ macro-F1, seeds",
-                      "Δ macro-F1, bootstrap", "p, macro-F1")
-
-
-def difference_cells(result: SettingResult) -> list[str]:
-    """The six cells of DIFFERENCE_COLUMNS: `baseline` on the baseline's own row."""
-    from lcl_tui.significance import bootstrap_cell, p_value_cell, seed_cell
-
-    comparison = result.comparison
-    if result.baseline is None:
-        return [""] * len(DIFFERENCE_COLUMNS)
-    if comparison is None:
-        return ["baseline"] + ["-"] * (len(DIFFERENCE_COLUMNS) - 1)
-
-    def bootstrap(difference) -> str:
-        cell = bootstrap_cell(difference)
-        return f"n/a ({comparison.bootstrap_missing})" if difference is None else cell
-
-    return [seed_cell(comparison.accuracy), bootstrap(comparison.bootstrap_accuracy),
-            p_value_cell(comparison.bootstrap_accuracy), seed_cell(comparison.macro_f1),
-            bootstrap(comparison.bootstrap_macro_f1), p_value_cell(comparison.bootstrap_macro_f1)]
-
-
-def baseline_legend(results: Sequence[SettingResult]) -> str:
-    from lcl_tui.significance import BOOTSTRAP_DRAWS
-
-    bases = {result.baseline.label for result in results if result.baseline is not None}
-    against = (f"the baseline `{bases.pop()}`" if len(bases) == 1
-               else "each setting's baseline (" + ", ".join(f"`{b}`" for b in sorted(bases)) + ")")
-    return (f"Δ: the setting minus {against} in percentage points, the mean over the seeds both ran. "
-            "Seeds: 95% t-interval of the per-seed differences (training randomness; none with 1 seed). "
-            f"Bootstrap: 95% interval from {BOOTSTRAP_DRAWS:,} paired resamples of the test rows (test-set "
-            "sampling), p its two-sided p-value. *: the interval excludes 0 (not corrected for the "
-            "number of comparisons).")
-
-
-DIFFERENCE_CSV_COLUMNS = (
-    "baseline", "pairs",
-    "accuracy_diff", "accuracy_diff_seed_low", "accuracy_diff_seed_high",
-    "accuracy_diff_boot_low", "accuracy_diff_boot_high", "accuracy_diff_p",
-    "macro_f1_diff", "macro_f1_diff_seed_low", "macro_f1_diff_seed_high",
-    "macro_f1_diff_boot_low", "macro_f1_diff_boot_high", "macro_f1_diff_p",
-    "bootstrap_pairs", "bootstrap_missing",
-)
-
-
-def difference_csv(result: SettingResult, number: Callable[[float | None], str]) -> list[str | int]:
-    """The DIFFERENCE_CSV_COLUMNS of one result, as fractions; empty where there is none."""
-    comparison = result.comparison
-    if result.baseline is None:
-        return [""] * len(DIFFERENCE_CSV_COLUMNS)
-    if comparison is None:
-        return [result.baseline.label] + [""] * (len(DIFFERENCE_CSV_COLUMNS) - 1)
-    row: list[str | int] = [result.baseline.label, comparison.accuracy.pairs if comparison.accuracy else 0]
-    for seeds, boot in ((comparison.accuracy, comparison.bootstrap_accuracy),
-                        (comparison.macro_f1, comparison.bootstrap_macro_f1)):
-        seed_interval = seeds.interval if seeds else None
-        row += [number(seeds.mean if seeds else None),
-                number(seed_interval.low if seed_interval else None),
-                number(seed_interval.high if seed_interval else None),
-                number(boot.interval.low if boot else None), number(boot.interval.high if boot else None),
-                "" if boot is None else f"{boot.p_value:.4f}"]
-    boot = comparison.bootstrap_accuracy
-    return row + [boot.pairs if boot else 0, comparison.bootstrap_missing]
 
 
 def results_paths(sweep: Sweep, store: RunStore) -> tuple[Path, Path]:

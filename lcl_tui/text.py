@@ -7,8 +7,10 @@ import re
 
 from lcl_tui.errors import UserError
 
-# What a table cell shows for a figure that does not exist (yet).
+# What a table cell shows for a figure that does not exist (yet): on screen, and in plain
+# text (the CLI's tables, the Markdown results), where an ASCII hyphen survives any log or paste.
 MISSING = "—"
+PLAIN_MISSING = "-"
 
 
 def percent(value: float | None, *, sign: bool = False, missing: str = MISSING) -> str:

@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:
+    from lcl_tui.optimization import Optimization
 
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "training_state.json"
@@ -31,6 +34,23 @@ class LoopPosition:
     scheduler: dict[str, Any] = field(default_factory=dict)
     scaler: dict[str, Any] = field(default_factory=dict)
     param_groups: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ResumePoint:
+    """What a checkpoint saved now must hold to resume: the loop position, and the optimiser
+    state in an encoder stage (None in the classifier stage, which restarts from the frozen
+    encoder on resume; it takes seconds)."""
+
+    position: LoopPosition
+    optimization: Optimization | None = None
+
+    def write(self, folder: Path) -> None:
+        if self.optimization is None:
+            write_position(folder, self.position)
+        else:
+            o = self.optimization
+            save_training_state(folder, self.position, o.optimizer, o.scheduler, o.scaler)
 
 
 def _plain(value: Any) -> Any:
@@ -59,11 +79,22 @@ def save_training_state(folder: Path, position: LoopPosition, optimizer: torch.o
     position.param_groups = [{k: _plain(v) for k, v in group.items()} for group in state["param_groups"]]
     position.scheduler = {k: _plain(v) for k, v in scheduler.state_dict().items() if k != "lr_lambdas"}
     position.scaler = {k: _plain(v) for k, v in scaler.state_dict().items()}
+    write_position(folder, position)
+
+
+def write_position(folder: Path, position: LoopPosition) -> None:
+    """The loop position alone: all the classifier stage needs, as it restarts from the frozen
+    encoder on resume."""
     (folder / STATE_JSON).write_text(json.dumps(asdict(position), indent=2) + "\n", encoding="utf-8")
 
 
 def has_training_state(folder: Path) -> bool:
     return (folder / STATE_TENSORS).is_file() and (folder / STATE_JSON).is_file()
+
+
+def has_position(folder: Path) -> bool:
+    """Whether a checkpoint says where to resume from (with or without optimiser state)."""
+    return (folder / STATE_JSON).is_file()
 
 
 def read_position(folder: Path) -> LoopPosition:

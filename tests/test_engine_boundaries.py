@@ -1,15 +1,27 @@
-"""The engine runs without Textual, and the CLI's help and the app's start import no torch."""
+"""The engine runs without Textual, and the CLI's help and the app's start import no torch.
 
+Two checks of one rule: the import contracts in pyproject.toml (`lint-imports`, static,
+every import statement, lazy ones too) and a fresh interpreter that imports every engine
+module found by walking the package (what really loads)."""
+
+import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
-import pytest
+import lcl_tui
 
-ENGINE_MODULES = [
-    "lcl_tui.config", "lcl_tui.events", "lcl_tui.runstore", "lcl_tui.losses", "lcl_tui.models",
-    "lcl_tui.batching", "lcl_tui.objectives", "lcl_tui.training", "lcl_tui.predict", "lcl_tui.data",
-    "lcl_tui.metrics", "lcl_tui.rnn", "lcl_tui.resume", "lcl_tui.console",
-]
+ROOT = Path(__file__).resolve().parent.parent
+TEXTUAL = ("textual", "textual_plotext", "textual_serve")
+
+
+def engine_modules() -> list[str]:
+    """Every module of the package outside lcl_tui.app, as the package holds them now."""
+    found = ["lcl_tui"]
+    for info in pkgutil.walk_packages(lcl_tui.__path__, "lcl_tui."):
+        if info.name != "lcl_tui.app" and not info.name.startswith("lcl_tui.app."):
+            found.append(info.name)
+    return sorted(found)
 
 
 def modules_after_import(statement: str) -> set[str]:
@@ -18,12 +30,37 @@ def modules_after_import(statement: str) -> set[str]:
     return set(output.split())
 
 
-@pytest.mark.parametrize("module", ENGINE_MODULES)
-def test_engine_module_never_imports_textual(module):
-    loaded = modules_after_import(f"import {module}")
-    assert not any(name == "textual" or name.startswith("textual.") for name in loaded)
+def test_the_walk_finds_the_engine_and_leaves_the_app_out():
+    modules = engine_modules()
+    for expected in ("lcl_tui.training", "lcl_tui.sweep", "lcl_tui.training_state", "lcl_tui.atomic",
+                     "lcl_tui.quiet", "lcl_tui.errors", "lcl_tui.data.hub", "lcl_tui.cli"):
+        assert expected in modules
+    assert not any(name.startswith("lcl_tui.app") for name in modules)
+
+
+def test_no_engine_module_loads_textual():
+    """One interpreter imports the engine module by module and names the first that loads Textual."""
+    code = (
+        "import importlib, sys\n"
+        f"for name in {engine_modules()!r}:\n"
+        "    importlib.import_module(name)\n"
+        f"    loaded = [m for m in sys.modules if m.split('.')[0] in {TEXTUAL!r}]\n"
+        "    if loaded:\n"
+        "        print(name, 'loads', loaded[0]); break\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout == "", result.stdout
 
 
 def test_cli_help_imports_no_torch_and_no_textual():
     loaded = modules_after_import("import lcl_tui.cli")
     assert "torch" not in loaded and "transformers" not in loaded and "textual" not in loaded
+
+
+def test_the_import_contracts_hold():
+    """pyproject.toml's contracts: no Textual outside the app, the engine never imports the app,
+    the app's models stay Textual-free, losses imports torch only."""
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout

@@ -11,7 +11,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-import lcl_tui.training as training
+import lcl_tui.checkpointing as checkpointing
+import lcl_tui.training_loop as training_loop
 from lcl_tui.cli import app
 from lcl_tui.events import RunFinished, StepEvent
 from lcl_tui.models import TextClassifier, load_checkpoint
@@ -41,7 +42,7 @@ def assert_checkpoints_sound(run) -> None:
 
 def poison_loss_at(monkeypatch, step: int, value: float) -> None:
     """The objective returns `value` (nan, inf) from the `step`-th optimiser step on."""
-    real = training.objective_loss
+    real = training_loop.objective_loss
     calls = {"n": 0}
 
     def poisoned(output, labels, config, stage):
@@ -51,7 +52,7 @@ def poison_loss_at(monkeypatch, step: int, value: float) -> None:
             loss = loss * 0 + value
         return loss, parts
 
-    monkeypatch.setattr(training, "objective_loss", poisoned)
+    monkeypatch.setattr(training_loop, "objective_loss", poisoned)
 
 
 # --- NaN and inf ----------------------------------------------------------------------------
@@ -78,7 +79,7 @@ def test_a_non_finite_loss_stops_the_run_before_it_trains_on_it(tiny, monkeypatc
 
 def test_a_non_finite_gradient_with_a_finite_loss_never_reaches_a_checkpoint(tiny, monkeypatch):
     """sqrt(x - x) is 0 forward and NaN backward: the loss looks fine, the update is garbage."""
-    real = training.objective_loss
+    real = training_loop.objective_loss
     calls = {"n": 0}
 
     def nan_gradient(output, labels, config, stage):
@@ -89,7 +90,7 @@ def test_a_non_finite_gradient_with_a_finite_loss_never_reaches_a_checkpoint(tin
             loss = loss + torch.sqrt(total - total)
         return loss, parts
 
-    monkeypatch.setattr(training, "objective_loss", nan_gradient)
+    monkeypatch.setattr(training_loop, "objective_loss", nan_gradient)
     result = train(tiny(loss__objective="ce", train__eval_every_steps=1, train__epochs=2))
     assert result.status == "failed", "training went on with NaN weights"
     assert "step 3" in result.error or "step 4" in result.error, result.error
@@ -149,7 +150,7 @@ def test_out_of_memory_while_evaluating_names_the_eval_batch_size(tiny, monkeypa
 
 
 def test_a_full_disk_while_saving_keeps_the_last_good_checkpoint(tiny, monkeypatch):
-    real = training.save_checkpoint
+    real = checkpointing.save_checkpoint
     calls = {"n": 0}
 
     def save(model, tokenizer, folder, meta):
@@ -160,7 +161,7 @@ def test_a_full_disk_while_saving_keeps_the_last_good_checkpoint(tiny, monkeypat
             raise OSError(28, "No space left on device")
         return real(model, tokenizer, folder, meta)
 
-    monkeypatch.setattr(training, "save_checkpoint", save)
+    monkeypatch.setattr(checkpointing, "save_checkpoint", save)
     result = train(tiny(loss__objective="ce", train__eval_every_steps=1))
     assert result.status == "failed"
     assert "No space left on device" in result.error
@@ -174,14 +175,14 @@ def test_a_full_disk_while_saving_keeps_the_last_good_checkpoint(tiny, monkeypat
 
 
 def test_a_crash_in_one_run_does_not_disturb_a_run_beside_it(tiny, monkeypatch):
-    real = training.objective_loss
+    real = training_loop.objective_loss
 
     def crash_in_thread_a(output, labels, config, stage):
         if threading.current_thread().name == "run-a" and config.objective == "ce":
             raise RuntimeError("boom in run A")
         return real(output, labels, config, stage)
 
-    monkeypatch.setattr(training, "objective_loss", crash_in_thread_a)
+    monkeypatch.setattr(training_loop, "objective_loss", crash_in_thread_a)
     configs = {
         "run-a": tiny(loss__objective="ce", output__run_name="run-a"),
         "run-b": tiny(loss__objective="scl", output__run_name="run-b", train__eval_every_steps=3),

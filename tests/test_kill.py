@@ -29,7 +29,8 @@ import pytest
 from lcl_tui.events import RunFinished, StepEvent
 from lcl_tui.predict import Predictor
 from lcl_tui.resume import resume_training
-from lcl_tui.runstore import STATUSES, Run, RunStore
+from lcl_tui.run_state import STORED
+from lcl_tui.runstore import Run, RunStore
 from lcl_tui.training import train
 
 
@@ -63,7 +64,7 @@ class FolderCheck:
     def check_run(self, run: Run) -> None:
         summary = run.summary()  # what `lcl-tui runs` and the app's list show
         status = run.read_status()
-        if status.status not in STATUSES or summary.status != status.status:
+        if status.status not in STORED or summary.status != status.status:
             self.problem(run, f"status {status.status!r}")
         if status.status == "running":
             self.problem(run, "reads as running after its process died")
@@ -454,7 +455,7 @@ def test_a_damaged_run_folder_still_reads(finished_run, tmp_path, damage):
         return
     assert [r.run_id for r in listed] == [run.run_id]
     summary = run.summary()
-    assert summary.status in STATUSES and run.read_status().status in STATUSES
+    assert summary.status in STORED and run.read_status().status in STORED
     run.snapshot()
     for reader in (run.load_config, run.load_split, lambda: Predictor.from_run(run)):
         try:

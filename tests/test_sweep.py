@@ -98,9 +98,9 @@ def test_sweep_file_base_preset_and_missing_file(tmp_path):
 
 
 def test_the_papers_sst5_grid_expands_to_45_valid_settings():
-    from lcl_tui.config import presets_dir
+    from lcl_tui.catalog import SWEEPS, packaged_folder
 
-    sweep = load_sweep(presets_dir().parent / "sweeps" / "paper-sst5-grid.toml")
+    sweep = load_sweep(packaged_folder(SWEEPS) / "paper-sst5-grid.toml")
     points = expand_grid(sweep)
     assert len(points) == 3 * 5 * 3
     best = [p for p in points if p.setting.values == {"loss.alpha": 0.2, "loss.temperature": 10,
@@ -109,9 +109,9 @@ def test_the_papers_sst5_grid_expands_to_45_valid_settings():
 
 
 def test_committed_sweep_files_all_load():
-    from lcl_tui.config import presets_dir
+    from lcl_tui.catalog import SWEEPS, packaged_folder
 
-    files = sorted((presets_dir().parent / "sweeps").glob("*.toml"))
+    files = sorted(packaged_folder(SWEEPS).glob("*.toml"))
     assert {"results-trec50.toml", "results-movie5.toml"} <= {f.name for f in files}
     for path in files:
         assert expand_grid(load_sweep(path))

@@ -11,8 +11,9 @@ from lcl_tui.events import CheckpointSaved, EvalEvent, RunFinished, RunStarted, 
 from lcl_tui.predict import Predictor
 from lcl_tui.metrics import confusion_matrix
 from lcl_tui.runstore import RunStore
+from lcl_tui.optimization import no_decay
 from lcl_tui.stored_predictions import digest_rows, load_test_predictions
-from lcl_tui.training import no_decay, train
+from lcl_tui.training import train
 
 
 @pytest.mark.parametrize(
@@ -172,7 +173,7 @@ def test_bf16_autocast_trains(tiny):
 def test_head_learning_rate_applies_to_the_heads_only(tiny_model_dir):
     from lcl_tui.config import ModelConfig
     from lcl_tui.models import build_model
-    from lcl_tui.training import make_optimizer
+    from lcl_tui.optimization import make_optimizer
 
     model = build_model(ModelConfig(name=str(tiny_model_dir)), num_labels=4, objective="lcl")
     optimizer = make_optimizer(model, lr=1e-4, weight_decay=0.01, head_lr=2e-3)

@@ -36,6 +36,7 @@ from lcl_tui.app.run_queue import LiveRun, RunQueue
 from lcl_tui.app.screens.dialogs import ConfirmDialog, PathDialog
 from lcl_tui.app.widgets.setup_form import SetupPane
 from lcl_tui.app.widgets.tabs import AppTabs
+from lcl_tui.catalog import preset_names
 from lcl_tui.config import RunConfig, load_config, presets_dir, save_config
 from lcl_tui.errors import UserError
 from lcl_tui.events import CheckpointSaved, Event, RunFinished, RunStarted
@@ -115,7 +116,7 @@ class LclTuiApp(App):
         self.list_datasets_fn = list_datasets
         self.warm_up = warm_up
         self.queue = RunQueue(concurrency)
-        self.preset_names = sorted(p.stem for p in presets_dir().glob("*.toml"))
+        self.preset_names = preset_names()
         self.run_summaries: list[Any] = []
         self.selected: RunSource | None = None
         self.compare: RunSource | None = None

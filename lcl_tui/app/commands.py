@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from lcl_tui.catalog import sweep_files
 
 
 class LclCommands(Provider):
@@ -34,7 +35,7 @@ class LclCommands(Provider):
         ]
         for name in app.preset_names:
             commands.append((f"Load preset {name}", partial(app.load_preset, name), "Fill the setup form"))
-        for path in sorted(Path("sweeps").glob("*.toml")):  # the sweep files beside the user
+        for path in (entry.path for entry in sweep_files()):  # shipped, and yours in ./sweeps
             commands.append((f"Run sweep {path.stem}", partial(app.start_sweep, str(path)), str(path)))
         for summary in app.run_summaries:
             path = str(summary.path)

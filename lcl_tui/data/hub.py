@@ -74,8 +74,6 @@ def load_hub_source(dataset_id: str, hub_config: str | None = None, *, text_colu
                     text_pair_column: str | None = None, label_column: str = "label",
                     name: str | None = None) -> SourceData:
     """A hub dataset as a `SourceData`; paper adapters call this from registered loaders."""
-    import datasets
-
     name = name or f"{HUB_PREFIX}{dataset_id}"
     splits = _pick_splits(_fetch(dataset_id, hub_config), dataset_id)
     train = splits["train"]
@@ -86,7 +84,21 @@ def load_hub_source(dataset_id: str, hub_config: str | None = None, *, text_colu
                 if text_pair_column else None)
     label_col = find_column(available, label_column, "data.label_column", where["train"])
     columns = SimpleNamespace(text_column=text_col, text_pair_column=pair_col, label_column=label_col)
-    feature = train.features.get(label_col)
+    tables, warnings = _read_tables(splits, columns, where)
+    label_names, values = _label_names(train.features.get(label_col), tables, label_col, where)
+    parts: dict[str, RawPart] = {}
+    for split, table in tables.items():
+        parts[split] = columns_to_part(table, columns, where[split], label_values=values[split])
+    examples, names, label_warnings = encode_parts(parts, label_names)
+    return SourceData(name=name, label_names=names, train=examples["train"],
+                      validation=examples.get("validation"), test=examples.get("test"),
+                      warnings=warnings + label_warnings)
+
+
+def _read_tables(splits: dict[str, Any], columns: SimpleNamespace,
+                 where: dict[str, str]) -> tuple[dict[str, dict[str, list]], list[str]]:
+    """Each split's wanted columns (and `label_text` where there is one), and what was dropped."""
+    text_col, pair_col, label_col = columns.text_column, columns.text_pair_column, columns.label_column
     keys = {text_col: "data.text_column", pair_col: "data.text_pair_column", label_col: "data.label_column"}
     warnings: list[str] = []
     tables: dict[str, dict[str, list]] = {}
@@ -104,6 +116,14 @@ def load_hub_source(dataset_id: str, hub_config: str | None = None, *, text_colu
         if labels and all(v is None or v == -1 for v in labels):
             warnings.append(f"{where[split]} has no labels (all -1); carved a {split} split from train instead")
             del tables[split]
+    return tables, warnings
+
+
+def _label_names(feature: Any, tables: dict[str, dict[str, list]], label_col: str,
+                 where: dict[str, str]) -> tuple[list[str] | None, dict[str, list[str] | None]]:
+    """The class names (a ClassLabel's, or a `label_text` column's) and each split's labels
+    by name; (None, no names) leaves the labels as they are."""
+    import datasets
 
     label_names: list[str] | None = None
     values: dict[str, list[str] | None] = {split: None for split in tables}
@@ -134,14 +154,7 @@ def load_hub_source(dataset_id: str, hub_config: str | None = None, *, text_colu
             named = dict(zip(ordered, texts))
             values = {split: [named.get(k, f"{k} (unnamed)") for k in keys_]
                       for split, keys_ in canonical.items()}
-
-    parts: dict[str, RawPart] = {}
-    for split, table in tables.items():
-        parts[split] = columns_to_part(table, columns, where[split], label_values=values[split])
-    examples, names, label_warnings = encode_parts(parts, label_names)
-    return SourceData(name=name, label_names=names, train=examples["train"],
-                      validation=examples.get("validation"), test=examples.get("test"),
-                      warnings=warnings + label_warnings)
+    return label_names, values
 
 
 def load_hub(config) -> SourceData:

@@ -36,7 +36,7 @@ class SweepTable(KeyedTable):
     ]
 
     def show(self, session: SweepSession) -> None:
-        from lcl_tui.sweep import DIFFERENCE_COLUMNS, difference_cells
+        from lcl_tui.sweep_baseline import DIFFERENCE_COLUMNS, difference_cells
 
         compared = session.sweep.baseline is not None
         columns = (*COLUMNS[:-1], *(DIFFERENCES if compared else ()), COLUMNS[-1])

@@ -1,0 +1,72 @@
+"""Where a run computes: the device, its mixed precision, and moving batches onto it."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from dataclasses import dataclass
+
+import torch
+
+from lcl_tui.errors import UserError
+
+
+def select_device(requested: str) -> torch.device:
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"train.device={requested} but CUDA is not available here; use train.device=auto or cpu")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"train.device={requested} but MPS is not available here; use train.device=auto or cpu")
+    return device
+
+
+def autocast_dtype(device: torch.device, requested: str) -> torch.dtype | None:
+    """The mixed-precision dtype, or None for full precision (the default on CPU)."""
+    if requested == "no":
+        return None
+    if requested == "bf16":
+        return torch.bfloat16
+    if requested == "fp16":
+        return torch.float16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return None
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A device and the dtype its forward passes autocast to (None: full precision)."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None = None
+
+    @classmethod
+    def from_config(cls, device: str, mixed_precision: str) -> Placement:
+        selected = select_device(device)
+        return cls(selected, autocast_dtype(selected, mixed_precision))
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+
+    @property
+    def scales_gradients(self) -> bool:
+        """fp16 on CUDA needs a gradient scaler; every other set-up trains unscaled."""
+        return self.amp_dtype == torch.float16 and self.device.type == "cuda"
