@@ -23,9 +23,9 @@ from lcl_tui.sweep import (
     results_csv,
     results_table,
     run_sweep,
-    settings,
     sweep_from_dict,
 )
+from lcl_tui.sweep_grid import settings
 
 # --- reading and expanding -------------------------------------------------------------------------
 
