@@ -25,8 +25,7 @@ async def test_runs_list_opens_a_run_in_the_monitor(tmp_path):
     app = build_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("f5")
-        table = app.main_screen.runs_pane.table
-        await wait_until(pilot, lambda: table.row_count == 2)
+        await wait_until(pilot, lambda: app.main_screen.runs_pane.table.row_count == 2)
         assert "20231115-b-lcl" in screen_text(app) and "completed" in screen_text(app)
         await pilot.press("down", "enter")  # newest first: the second row is the older run
         await wait_until(pilot, lambda: app.main_screen.active_tab == "monitor"

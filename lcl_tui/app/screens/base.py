@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import TabbedContent
 
@@ -24,6 +25,7 @@ from lcl_tui.app.widgets.runs import RunsPane
 from lcl_tui.app.widgets.setup_form import SetupPane
 from lcl_tui.app.widgets.sweep import SweepPane
 from lcl_tui.config import RunConfig
+from lcl_tui.text import one_line
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,16 @@ class MainScreenBase(Screen):
         if notice is not None:
             self.notify(notice.message, severity=notice.severity, title=notice.title, timeout=notice.timeout)
 
-    def show_from_thread(self, notice: Notice) -> None:
-        """Show a notice from a worker thread (rare: it waits for the UI to take it)."""
-        self.app.call_from_thread(self.show, notice)
+    def post_from_worker(self, produce: Callable[[], Message], failed: Callable[[str], Notice]) -> None:
+        """In a worker thread: post the message `produce` makes, or show why it failed, in
+        one line (a failure is a notification, never the end of the app)."""
+        try:
+            message = produce()
+        except Exception as error:  # a UserError is its own one line
+            # Rare: call_from_thread waits for the UI to take it.
+            self.app.call_from_thread(self.show, failed(one_line(error)))
+            return
+        self.post_message(message)
 
     def show_form_errors(self) -> None:
         """Show the setup form with its first bad field focused, and say what is wrong."""

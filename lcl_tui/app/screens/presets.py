@@ -10,7 +10,6 @@ from lcl_tui.app.screens.base import MainScreenBase
 from lcl_tui.app.screens.dialogs import PathDialog
 from lcl_tui.app.outcomes import Notice
 from lcl_tui.config import presets_dir
-from lcl_tui.text import one_line
 
 
 class Presets(MainScreenBase):
@@ -56,12 +55,9 @@ class Presets(MainScreenBase):
 
     @work(thread=True, exit_on_error=False, group="datasets")
     def list_datasets(self) -> None:
-        try:
-            datasets = self.session.list_datasets()
-        except Exception as error:  # the form still takes a typed name or path
-            self.show_from_thread(Notice(f"Dataset list unavailable: {one_line(error)}", "warning"))
-            return
-        self.post_message(DatasetsListed(datasets))
+        # Without the list, the form still takes a typed name or path.
+        self.post_from_worker(lambda: DatasetsListed(self.session.list_datasets()),
+                              lambda line: Notice(f"Dataset list unavailable: {line}", "warning"))
 
     @on(DatasetsListed)
     def _on_datasets(self, message: DatasetsListed) -> None:

@@ -14,7 +14,6 @@ from lcl_tui.app.messages import ResumeReady, ResumeRequested, RunStateChanged, 
 from lcl_tui.app.run_queue import LiveRun
 from lcl_tui.app.screens.base import MainScreenBase
 from lcl_tui.app.outcomes import Notice, RunChange
-from lcl_tui.text import one_line
 
 
 class RunControl(MainScreenBase):
@@ -90,12 +89,8 @@ class RunControl(MainScreenBase):
 
     @work(thread=True, exit_on_error=False, group="resume")
     def _prepare_resume(self, target: str) -> None:
-        try:
-            live = self.session.prepare_resume(target)
-        except Exception as error:  # a UserError is its own one line
-            self.show_from_thread(Notice(one_line(error), "error", title="Not resumed"))
-            return
-        self.post_message(ResumeReady(live))
+        self.post_from_worker(lambda: ResumeReady(self.session.prepare_resume(target)),
+                              lambda line: Notice(line, "error", title="Not resumed"))
 
     @on(ResumeReady)
     def _on_resume_ready(self, message: ResumeReady) -> None:

@@ -19,7 +19,6 @@ from lcl_tui.app.screens.base import MainScreenBase
 from lcl_tui.app.screens.dialogs import PathDialog
 from lcl_tui.app.outcomes import Notice, SweepUpdate
 from lcl_tui.app.session import sweep_results_notice
-from lcl_tui.text import one_line
 
 if TYPE_CHECKING:
     from lcl_tui.app.sweep_session import SweepSession
@@ -50,12 +49,8 @@ class SweepControl(MainScreenBase):
 
     @work(thread=True, exit_on_error=False, group="sweep")
     def _plan_sweep(self, path: str) -> None:
-        try:
-            sweep = self.session.plan_sweep(path)
-        except Exception as error:  # a UserError is its own one line
-            self.show_from_thread(Notice(one_line(error), "error", title="Sweep not started"))
-            return
-        self.post_message(SweepPlanned(sweep))
+        self.post_from_worker(lambda: SweepPlanned(self.session.plan_sweep(path)),
+                              lambda line: Notice(line, "error", title="Sweep not started"))
 
     @on(SweepPlanned)
     def _on_sweep_planned(self, message: SweepPlanned) -> None:
@@ -85,14 +80,14 @@ class SweepControl(MainScreenBase):
 
     @work(thread=True, exit_on_error=False, group="sweep-results")
     def _read_sweep_results(self, sweep: SweepSession, write: bool = False) -> None:
-        try:
+        def read() -> SweepResultsRead:
             sweep.refresh_results()
             if write:
                 sweep.write()
-        except Exception as error:  # a damaged run folder or a full disk: say so, keep the app
-            self.show_from_thread(Notice(f"Sweep results not updated: {one_line(error)}", "warning"))
-            return
-        self.post_message(SweepResultsRead(sweep, written=write))
+            return SweepResultsRead(sweep, written=write)
+
+        # A damaged run folder or a full disk: say so, keep the app.
+        self.post_from_worker(read, lambda line: Notice(f"Sweep results not updated: {line}", "warning"))
 
     @on(SweepResultsRead)
     def _on_sweep_results(self, message: SweepResultsRead) -> None:
