@@ -81,7 +81,8 @@ async def test_stop_key_ends_a_run_within_a_step(tmp_path):
         live = app.session.queue.runs[0]
         assert live.run.read_status().status == "stopped"
         await wait_until(pilot, lambda: "stopped" in screen_text(app))
-        assert any("Stopped" in m for m in notifications(app))
+        # The notification follows the run's RunStateChanged message, maybe a frame after the monitor.
+        await wait_until(pilot, lambda: any("Stopped" in m for m in notifications(app)))
 
 
 async def test_stopping_a_queued_run_means_it_never_starts(tmp_path):

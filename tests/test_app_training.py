@@ -34,7 +34,9 @@ async def test_train_watch_ask_and_reopen_the_tiny_model(tiny_root, tmp_path):
         await wait_until(pilot, lambda: all(part in screen_text(app).replace("\n ", " ")
                                             for part in (live.run.run_id, "completed", "test acc")))
         assert app.query_one(ConfusionTable).row_count == len(CLASS_CUES)
-        assert any("Finished" in m for m in notifications(app))
+        # The monitor shows the trainer's state from the snapshot; the notification follows the
+        # run's RunStateChanged message, which a loaded machine may deliver a frame later.
+        await wait_until(pilot, lambda: any("Finished" in m for m in notifications(app)))
 
         await pilot.press("f4")
         assert isinstance(app.focused, PromptInput)

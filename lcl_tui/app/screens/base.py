@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent
 
 from lcl_tui.app.messages import Predicts, RunStateChanged
-from lcl_tui.app.redraw import RedrawClock
 from lcl_tui.app.outcomes import Notice, Stopped, SweepUpdate
+from lcl_tui.app.redraw import RedrawClock
 from lcl_tui.app.session import Session
 from lcl_tui.app.widgets.monitor import MonitorPane
 from lcl_tui.app.widgets.prompt import PromptPane

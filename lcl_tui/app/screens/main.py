@@ -73,15 +73,26 @@ class MainScreen(RunControl, SweepControl, Selection, Presets):
         self.tabs.query_one(Tabs).can_focus = False
         self.set_interval(REDRAW_SECONDS, self.redraw)
         self.set_interval(DISK_POLL_SECONDS, self.poll_disk)
-        self.call_after_refresh(self._after_first_frame)
+        self._unmounted_panes = {self.monitor_pane, self.prompt_pane, self.runs_pane, self.sweep_pane}
+        self._first_frame_report = os.environ.get(FIRST_FRAME_ENV)
+        if self._first_frame_report:
+            self.call_after_refresh(self._report_first_frame, Path(self._first_frame_report))
 
-    def _after_first_frame(self) -> None:
-        report = os.environ.get(FIRST_FRAME_ENV)
-        if report:
-            # The benchmark's probe: the first frame is on screen now.
-            Path(report).write_text(f"{time.time():.6f}\n")
-            self.app.exit()
-            return
+    def _report_first_frame(self, report: Path) -> None:
+        """The benchmark's probe: the first frame is on screen now."""
+        report.write_text(f"{time.time():.6f}\n")
+        self.app.exit()
+
+    @on(PaneMounted)
+    def _on_pane_mounted(self, message: PaneMounted) -> None:
+        if message.pane is self._panes[self.active_tab]:  # its tab was chosen before it was mounted
+            self._focus_tab(self.active_tab)
+        self._unmounted_panes.discard(message.pane)
+        if not self._unmounted_panes and not self._first_frame_report:
+            self._start_up()
+
+    def _start_up(self) -> None:
+        """Once every pane is mounted: what the command line asked for."""
         self.list_datasets()
         self.action_refresh_runs()
         startup = self.startup
@@ -113,11 +124,6 @@ class MainScreen(RunControl, SweepControl, Selection, Presets):
         # A late message for a tab that is no longer active must not pull focus (and the tab) back.
         if event.pane.id == self.active_tab:
             self._focus_tab(event.pane.id)
-
-    @on(PaneMounted)
-    def _on_pane_mounted(self, message: PaneMounted) -> None:
-        if message.pane is self._panes[self.active_tab]:  # its tab was chosen before it was mounted
-            self._focus_tab(self.active_tab)
 
     @property
     def _panes(self) -> dict[str, SetupPane | MonitorPane | PromptPane | RunsPane | SweepPane]:

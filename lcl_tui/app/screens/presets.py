@@ -6,9 +6,9 @@ from __future__ import annotations
 from textual import on, work
 
 from lcl_tui.app.messages import DatasetsListed, OpenPresetRequested, PresetChosen, SavePresetRequested
+from lcl_tui.app.outcomes import Notice
 from lcl_tui.app.screens.base import MainScreenBase
 from lcl_tui.app.screens.dialogs import PathDialog
-from lcl_tui.app.outcomes import Notice
 from lcl_tui.config import presets_dir
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from textual import on, work
 
 from lcl_tui.app.messages import ResumeReady, ResumeRequested, RunStateChanged, StopRequested, TrainRequested
+from lcl_tui.app.outcomes import Notice
 from lcl_tui.app.run_queue import LiveRun
 from lcl_tui.app.screens.base import MainScreenBase
-from lcl_tui.app.outcomes import Notice, RunChange
 
 
 class RunControl(MainScreenBase):
@@ -51,13 +51,10 @@ class RunControl(MainScreenBase):
         self.start_ready_runs()
         if change.sweep is not None:
             self.sweep_changed(change.sweep)
-        self._follow_checkpoints(change)
-        self.action_refresh_runs()
-        self.redraw(force=True)
-
-    def _follow_checkpoints(self, change: RunChange) -> None:
         if self.prompt_pane.source is change.live:
             self.prompt_pane.check_model()  # a better checkpoint: the prompt pane reloads it
+        self.action_refresh_runs()
+        self.redraw(force=True)
 
     # --- stopping --------------------------------------------------------------------------
     def action_stop_selected(self) -> None:

@@ -7,8 +7,8 @@ from textual import on, work
 
 from lcl_tui.app.disk_run import DiskRun
 from lcl_tui.app.messages import ClearCompare, CycleRun, RefreshRuns, RunsListed, SelectRun
-from lcl_tui.app.screens.base import MainScreenBase
 from lcl_tui.app.outcomes import Notice
+from lcl_tui.app.screens.base import MainScreenBase
 
 
 class Selection(MainScreenBase):

@@ -15,9 +15,9 @@ from lcl_tui.app.messages import (
     SweepResultsRead,
     SweepSettingChosen,
 )
+from lcl_tui.app.outcomes import Notice, SweepUpdate
 from lcl_tui.app.screens.base import MainScreenBase
 from lcl_tui.app.screens.dialogs import PathDialog
-from lcl_tui.app.outcomes import Notice, SweepUpdate
 from lcl_tui.app.session import sweep_results_notice
 
 if TYPE_CHECKING:
