@@ -108,11 +108,11 @@ async def measure_key_latency(keys: int) -> dict:
         app.post_display_hook = lambda: displays.append(time.perf_counter())  # every frame composed
         async with app.run_test(size=(100, 32)) as pilot:
             await pilot.press("ctrl+t")
-            live = app.queue.runs[0]
+            live = app.session.queue.runs[0]
             while len(live.view().steps) < 5 or not live.view().evals:  # training, and a matrix to toggle
                 await asyncio.sleep(0.1)
             steps_before = len(live.view().steps)
-            monitor = app.monitor_pane
+            monitor = app.main_screen.monitor_pane
             latencies = []
             for _ in range(keys):
                 want = not monitor.normalised

@@ -212,8 +212,8 @@ async def wait_until(pilot, condition, timeout: float = 30.0, step: float = 0.05
     """Let the app run until `condition()` holds (training runs in real threads).
 
     A condition that raises AttributeError or NoMatches counts as false: the hidden panes
-    are built just after the first frame, so `app.runs_pane` may still be None when a test
-    begins, and a screen being pushed may not be mounted yet.
+    are mounted just after the first frame, so `app.main_screen.runs_pane.table` may not be
+    there yet when a test begins, and a screen being pushed may not be mounted yet.
     """
     deadline = time.monotonic() + timeout
 

@@ -61,3 +61,19 @@ def test_engine_modules_do_not_import_textual():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_widgets_post_messages_instead_of_reaching_up_into_the_app():
+    """A pane asks by message; only the screen calls down. No `self.app.` call and no
+    `app.` binding in a widget, and no Textual in the session."""
+    import re
+
+    widgets = ROOT / "lcl_tui" / "app" / "widgets"
+    for path in widgets.glob("*.py"):
+        text = path.read_text()
+        assert "self.app." not in text, path.name
+        assert not re.search(r"Binding\([^)]*[\"'](app|screen)\.", text), path.name
+    code = "import sys, lcl_tui.app.session, lcl_tui.app.redraw; print('textual' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.strip() == "False", result.stderr

@@ -47,13 +47,13 @@ async def test_second_run_waits_in_the_queue(tmp_path):
         await pilot.press("ctrl+t")
         await pilot.press("ctrl+t")
         await pilot.pause()
-        first, second = app.queue.runs
+        first, second = app.session.queue.runs
         assert first.state == "starting" and second.state == "queued"
         await pilot.press("f5")
         await wait_until(pilot, lambda: "queued" in screen_text(app))
         trainer.gate.set()
-        await wait_until(pilot, lambda: not app.queue.active)
-        assert [r.state for r in app.queue.runs] == ["completed", "completed"]
+        await wait_until(pilot, lambda: not app.session.queue.active)
+        assert [r.state for r in app.session.queue.runs] == ["completed", "completed"]
         assert trainer.most_at_once == 1
 
 
@@ -61,11 +61,11 @@ async def test_parallel_runs_setting_trains_two_at_once(tmp_path):
     trainer = GatedTrainer(steps=10)
     app = build_app(tmp_path, trainer)
     async with app.run_test(size=(100, 40)) as pilot:
-        await type_into(pilot, app.setup_pane.query_one("#concurrency"), "2")
+        await type_into(pilot, app.main_screen.setup_pane.query_one("#concurrency"), "2")
         await pilot.press("ctrl+t", "f2", "ctrl+t")
         await wait_until(pilot, lambda: trainer.running == 2)
         trainer.gate.set()
-        await wait_until(pilot, lambda: not app.queue.active)
+        await wait_until(pilot, lambda: not app.session.queue.active)
         assert trainer.most_at_once == 2
 
 
@@ -74,14 +74,15 @@ async def test_stop_key_ends_a_run_within_a_step(tmp_path):
     app = build_app(tmp_path, trainer)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: app.queue.runs[0].version > 5)
-        assert app.active_tab == "monitor"
+        await wait_until(pilot, lambda: app.session.queue.runs[0].version > 5)
+        assert app.main_screen.active_tab == "monitor"
         await pilot.press("x")
-        await wait_until(pilot, lambda: app.queue.runs[0].state == "stopped", timeout=5)
-        live = app.queue.runs[0]
+        await wait_until(pilot, lambda: app.session.queue.runs[0].state == "stopped", timeout=5)
+        live = app.session.queue.runs[0]
         assert live.run.read_status().status == "stopped"
         await wait_until(pilot, lambda: "stopped" in screen_text(app))
-        assert any("Stopped" in m for m in notifications(app))
+        # The notification follows the run's RunStateChanged message, maybe a frame after the monitor.
+        await wait_until(pilot, lambda: any("Stopped" in m for m in notifications(app)))
 
 
 async def test_stopping_a_queued_run_means_it_never_starts(tmp_path):
@@ -92,9 +93,9 @@ async def test_stopping_a_queued_run_means_it_never_starts(tmp_path):
         await pilot.pause()
         await pilot.press("x")  # the monitor shows the newest: the queued one
         await pilot.pause()
-        assert app.queue.runs[1].state == "stopped"
+        assert app.session.queue.runs[1].state == "stopped"
         trainer.gate.set()
-        await wait_until(pilot, lambda: not app.queue.active)
+        await wait_until(pilot, lambda: not app.session.queue.active)
         assert trainer.calls == 1
 
 
@@ -114,7 +115,8 @@ async def test_an_exception_in_a_run_is_a_notification_and_the_app_keeps_working
         await wait_until(pilot, lambda: any("RuntimeError: boom in the trainer" in m for m in notifications(app)))
         await wait_until(pilot, lambda: "boom in the trainer" in screen_text(app))  # and under the monitor's header
         await pilot.press("f2", "ctrl+t")
-        await wait_until(pilot, lambda: len(app.queue.runs) == 2 and app.queue.runs[1].state == "completed")
+        await wait_until(pilot, lambda: len(app.session.queue.runs) == 2
+                                        and app.session.queue.runs[1].state == "completed")
 
 
 async def test_user_error_before_training_shows_its_one_line(tmp_path):
@@ -123,7 +125,7 @@ async def test_user_error_before_training_shows_its_one_line(tmp_path):
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: "data.dataset: no file named gone.csv; check the path" in notifications(app))
-        assert app.queue.runs[0].state == "failed"
+        assert app.session.queue.runs[0].state == "failed"
 
 
 async def test_quit_while_training_asks_first_and_stops_the_run(tmp_path):
@@ -131,7 +133,7 @@ async def test_quit_while_training_asks_first_and_stops_the_run(tmp_path):
     app = build_app(tmp_path, trainer)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: app.queue.runs[0].state == "running")
+        await wait_until(pilot, lambda: app.session.queue.runs[0].state == "running")
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
@@ -142,7 +144,7 @@ async def test_quit_while_training_asks_first_and_stops_the_run(tmp_path):
         await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
-    live = app.queue.runs[0]
+    live = app.session.queue.runs[0]
     assert live.stop.is_set()
     assert wait_for(lambda: live.state == "stopped", 30)
 
@@ -177,11 +179,12 @@ async def test_command_palette_reaches_the_main_actions(tmp_path):
         await pilot.press(*"show runs")
         await wait_for_palette_hit(pilot, app, "Show runs")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.active_tab == "runs")
+        await wait_until(pilot, lambda: app.main_screen.active_tab == "runs")
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"train with")
         await wait_for_palette_hit(pilot, app, "Train with")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.queue.runs and app.queue.runs[0].state == "completed")
+        await wait_until(pilot, lambda: app.session.queue.runs
+                                        and app.session.queue.runs[0].state == "completed")
         assert app.query_one(TabbedContent).active == "monitor"

@@ -1,6 +1,6 @@
 """The runs list, reopening runs from disk, following a run another process writes, comparing."""
 
-import lcl_tui.app.app as app_module
+import lcl_tui.app.screens.main as main_module
 from lcl_tui.app.disk_run import DiskRun
 from lcl_tui.app.widgets.evaluation import ConfusionTable, PerClassTable
 from lcl_tui.app.widgets.prompt import PredictionBars, PromptInput
@@ -25,13 +25,13 @@ async def test_runs_list_opens_a_run_in_the_monitor(tmp_path):
     app = build_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("f5")
-        table = app.runs_pane.table
-        await wait_until(pilot, lambda: table.row_count == 2)
+        await wait_until(pilot, lambda: app.main_screen.runs_pane.table.row_count == 2)
         assert "20231115-b-lcl" in screen_text(app) and "completed" in screen_text(app)
         await pilot.press("down", "enter")  # newest first: the second row is the older run
-        await wait_until(pilot, lambda: app.active_tab == "monitor" and app.selected is not None
-                         and app.selected.version > 0)
-        assert app.selected.title == "20231114-a-ce"
+        await wait_until(pilot, lambda: app.main_screen.active_tab == "monitor"
+                                        and app.session.selected is not None
+                                        and app.session.selected.version > 0)
+        assert app.session.selected.title == "20231114-a-ce"
         await wait_until(pilot, lambda: all(part in screen_text(app)
                                             for part in ("20231114-a-ce", "step 120/120", "best 96.8%")))
         confusion = app.query_one(ConfusionTable)
@@ -55,15 +55,16 @@ async def test_compare_overlays_a_second_run(tmp_path):
     app = build_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("f5")
-        await wait_until(pilot, lambda: app.runs_pane.table.row_count == 2)
+        await wait_until(pilot, lambda: app.main_screen.runs_pane.table.row_count == 2)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.active_tab == "monitor")
+        await wait_until(pilot, lambda: app.main_screen.active_tab == "monitor")
         await pilot.press("f5", "down", "c")
-        await wait_until(pilot, lambda: app.compare is not None and app.compare.version > 0)
-        assert app.selected.title == "20231115-b" and app.compare.title == "20231114-a"
+        await wait_until(pilot, lambda: app.session.compare is not None and app.session.compare.version > 0)
+        assert app.session.selected.title == "20231115-b" and app.session.compare.title == "20231114-a"
         await wait_until(pilot, lambda: "20231114-a: total" in screen_text(app))  # the overlay's legend
         await pilot.press("c")  # in the monitor: clear the overlay
-        await wait_until(pilot, lambda: app.compare is None and "20231114-a: total" not in screen_text(app))
+        await wait_until(pilot, lambda: app.session.compare is None
+                                        and "20231114-a: total" not in screen_text(app))
 
 
 async def test_open_run_focuses_the_prompt_and_predicts(tmp_path):
@@ -71,19 +72,19 @@ async def test_open_run_focuses_the_prompt_and_predicts(tmp_path):
     app = build_app(tmp_path, open_run="20231114-done")
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: isinstance(app.focused, PromptInput))
-        assert app.active_tab == "prompt"
-        await wait_until(pilot, lambda: app.prompt_pane.predictor is not None)
+        assert app.main_screen.active_tab == "prompt"
+        await wait_until(pilot, lambda: app.main_screen.prompt_pane.predictor is not None)
         await pilot.press(*"so happy", "enter")
         bars = app.query_one(PredictionBars)
         await wait_until(pilot, lambda: bars.labels)
         assert bars.text == "so happy" and {name for name, _ in bars.labels} <= set(LABELS)
         await pilot.press(*"gloomy", "enter")
-        await wait_until(pilot, lambda: app.prompt_pane.predict_count == 2)
+        await wait_until(pilot, lambda: app.main_screen.prompt_pane.predict_count == 2)
         await pilot.press("up")  # the input recalls the last prompt
         assert app.focused.value == "gloomy"
         app.query_one("#history").focus()
         await pilot.press("end", "enter")  # newest first: the last line is the first prompt
-        await wait_until(pilot, lambda: app.prompt_pane.predict_count == 3)
+        await wait_until(pilot, lambda: app.main_screen.prompt_pane.predict_count == 3)
         assert bars.text == "so happy"
 
 
@@ -92,16 +93,16 @@ async def test_a_missing_run_is_a_notification_not_a_crash(tmp_path):
     async with app.run_test() as pilot:
         await wait_until(pilot, lambda: any("no run 'no-such-run'" in n.message for n in app._notifications))
         await pilot.press("f3")
-        assert app.active_tab == "monitor"
+        assert app.main_screen.active_tab == "monitor"
 
 
 async def test_a_run_written_by_another_process_is_followed(tmp_path, monkeypatch):
-    monkeypatch.setattr(app_module, "DISK_POLL_SECONDS", 0.2)
+    monkeypatch.setattr(main_module, "DISK_POLL_SECONDS", 0.2)
     run = write_fake_run(tmp_path / "runs", "20231114-elsewhere", total=100, upto=30, status="running")
     app = build_app(tmp_path, open_run=str(run.path))
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_until(pilot, lambda: app.selected is not None and app.selected.version > 0)
-        assert isinstance(app.selected, DiskRun) and app.selected.state == "running"
+        await wait_until(pilot, lambda: app.session.selected is not None and app.session.selected.version > 0)
+        assert isinstance(app.session.selected, DiskRun) and app.session.selected.state == "running"
         await pilot.press("f3")
         await wait_until(pilot, lambda: "step 30/100" in screen_text(app))
         for step in range(31, 41):  # the other process trains on
@@ -109,7 +110,7 @@ async def test_a_run_written_by_another_process_is_followed(tmp_path, monkeypatc
         run.append_event(fake_eval(40, LABELS))
         await wait_until(pilot, lambda: "step 40/100" in screen_text(app), timeout=5)
         Run(run.path).write_status("completed")
-        await wait_until(pilot, lambda: app.selected.state == "completed", timeout=5)
+        await wait_until(pilot, lambda: app.session.selected.state == "completed", timeout=5)
 
 
 async def test_cycling_runs_with_brackets(tmp_path):
@@ -119,14 +120,14 @@ async def test_cycling_runs_with_brackets(tmp_path):
     app = build_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f5")
-        await wait_until(pilot, lambda: app.runs_pane.table.row_count == 2)
+        await wait_until(pilot, lambda: app.main_screen.runs_pane.table.row_count == 2)
         await pilot.press("enter", "f5", "down", "enter")
-        await wait_until(pilot, lambda: app.active_tab == "monitor")
-        first = app.selected
+        await wait_until(pilot, lambda: app.main_screen.active_tab == "monitor")
+        first = app.session.selected
         await pilot.press("left_square_bracket")
-        assert app.selected is not first
+        assert app.session.selected is not first
         await pilot.press("right_square_bracket")
-        assert app.selected is first
+        assert app.session.selected is first
 
 
 async def test_runs_list_resumes_a_stopped_run_and_explains_one_it_cannot(tmp_path):
@@ -159,14 +160,16 @@ async def test_runs_list_resumes_a_stopped_run_and_explains_one_it_cannot(tmp_pa
     app = build_app(tmp_path, resume_fn=fake_resume)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("f5")
-        await wait_until(pilot, lambda: app.runs_pane.table.row_count == 2)
+        await wait_until(pilot, lambda: app.main_screen.runs_pane.table.row_count == 2)
         await pilot.press("u")  # newest first: the run without a training state
         await wait_until(pilot, lambda: any("no checkpoint to resume from" in m for m in notifications(app)))
-        assert not app.queue.runs
+        assert not app.session.queue.runs
         await pilot.press("down", "u")
-        await wait_until(pilot, lambda: app.queue.runs and app.queue.runs[0].state == "completed")
-        live = app.queue.runs[0]
-        assert calls == [stopped.path] and app.active_tab == "monitor" and app.selected is live
+        await wait_until(pilot, lambda: app.session.queue.runs
+                                        and app.session.queue.runs[0].state == "completed")
+        live = app.session.queue.runs[0]
+        assert calls == [stopped.path] and app.main_screen.active_tab == "monitor"
+        assert app.session.selected is live
         assert [s.step for s in live.view().steps] == list(range(1, 101))
         await pilot.press("f5")
         await wait_until(pilot, lambda: "completed" in screen_text(app) and "20231114-stopped" in screen_text(app))
@@ -180,7 +183,8 @@ async def test_curves_are_thinned_again_when_the_terminal_is_resized(tmp_path):
     write_fake_run(tmp_path / "runs", "20231114-long", total=600)
     app = build_app(tmp_path, open_run="20231114-long")
     async with app.run_test(size=(80, 30)) as pilot:
-        await wait_until(pilot, lambda: app.active_tab == "prompt" and app.selected.version > 0)
+        await wait_until(pilot, lambda: app.main_screen.active_tab == "prompt"
+                                        and app.session.selected.version > 0)
         await pilot.press("f3")
         chart = app.query_one("#loss-chart", LineChart)
 

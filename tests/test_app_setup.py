@@ -30,7 +30,7 @@ async def test_invalid_value_shows_next_to_its_field_and_blocks_training(tmp_pat
         setup.field("train.seed").control.focus()
         await pilot.press("ctrl+t")
         await pilot.pause()
-        assert app.queue.runs == [] and trainer.calls == 0
+        assert app.session.queue.runs == [] and trainer.calls == 0
         assert app.focused is alpha.control
         assert any("loss.alpha" in message for message in notifications(app))
 
@@ -38,8 +38,9 @@ async def test_invalid_value_shows_next_to_its_field_and_blocks_training(tmp_pat
         await pilot.pause()
         assert not alpha.has_class("-invalid")
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: app.queue.runs and app.queue.runs[0].state == "completed")
-        assert app.queue.runs[0].config.loss.alpha == 0.2
+        await wait_until(pilot, lambda: app.session.queue.runs
+                                        and app.session.queue.runs[0].state == "completed")
+        assert app.session.queue.runs[0].config.loss.alpha == 0.2
         assert app.query_one(TabbedContent).active == "monitor"
 
 
@@ -131,6 +132,6 @@ async def test_preset_with_start_trains_at_once(tmp_path):
     trainer = FakeTrainer(steps=8)
     app = build_app(tmp_path, trainer, config=None, preset=str(preset), start=True)
     async with app.run_test() as pilot:
-        await wait_until(pilot, lambda: trainer.calls == 1 and not app.queue.active)
-        assert app.queue.runs[0].config.name == "quick"
+        await wait_until(pilot, lambda: trainer.calls == 1 and not app.session.queue.active)
+        assert app.session.queue.runs[0].config.name == "quick"
         assert app.query_one(TabbedContent).active == "monitor"

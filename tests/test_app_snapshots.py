@@ -35,17 +35,17 @@ def settle(*, open_run=None, compare=None, then=None, keys=()):
         await pilot.pause()
         await app.workers.wait_for_complete()
         if open_run:
-            app.open_target(f"runs/{open_run}", then=then)
+            app.main_screen.open_target(f"runs/{open_run}", then=then)
             await app.workers.wait_for_complete()
         if compare:
-            app.open_target(f"runs/{compare}", compare=True)
+            app.main_screen.open_target(f"runs/{compare}", compare=True)
             await app.workers.wait_for_complete()
             app.clear_notifications()
         for widget in app.query(Input):
             widget.cursor_blink = False
         await pilot.press(*keys)
         await app.workers.wait_for_complete()
-        app.redraw(force=True)
+        app.main_screen.redraw(force=True)
         await pilot.pause(0.1)
 
     return run_before
@@ -63,10 +63,10 @@ def test_setup_form_shows_errors_next_to_fields(fixed_world, snap_compare):
     async def run_before(pilot):
         await settle()(pilot)
         app = pilot.app
-        app.setup_pane.field("loss.alpha").control.value = "1.5"
-        app.setup_pane.field("optim.lr").control.value = "fast"
+        app.main_screen.setup_pane.field("loss.alpha").control.value = "1.5"
+        app.main_screen.setup_pane.field("optim.lr").control.value = "fast"
         await pilot.pause()
-        app.setup_pane.scroll_to_widget(app.setup_pane.field("optim.lr"), animate=False)
+        app.main_screen.setup_pane.scroll_to_widget(app.main_screen.setup_pane.field("optim.lr"), animate=False)
         await pilot.pause()
 
     assert snap_compare(app_for(fixed_world), terminal_size=(100, 30), run_before=run_before)
@@ -102,7 +102,7 @@ def test_prompt_pane_with_prediction_80x24(fixed_world, snap_compare):
     async def run_before(pilot):
         await settle(open_run="20231114-lcl-shared", then="prompt")(pilot)
         app = pilot.app
-        while app.prompt_pane.predictor is None:
+        while app.main_screen.prompt_pane.predictor is None:
             await pilot.pause(0.05)
         await pilot.press(*"what a day", "enter")
         await app.workers.wait_for_complete()
@@ -119,7 +119,7 @@ def test_sweep_table_after_a_sweep_100x24(fixed_world, snap_compare):
     async def run_before(pilot):
         app = pilot.app
         await settle()(pilot)
-        app.start_sweep(sweep_file)
+        app.main_screen.start_sweep(sweep_file)
         # The last message of a sweep is the "ended" notification: clear it once it is up.
         while not any("ended" in n.message for n in app._notifications):
             await pilot.pause(0.05)

@@ -50,7 +50,7 @@ async def test_a_sweep_started_from_the_app_fills_its_table_and_writes_the_resul
     trainer = ScoringTrainer(steps=12)
     app = build_app(tmp_path, trainer, sweep_file=write_sweep(tmp_path))
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: app.sweep is not None and app.active_tab == "sweep")
+        await wait_until(pilot, lambda: app.session.sweep is not None and app.main_screen.active_tab == "sweep")
         # The last message of a sweep: its tables are written.
         await wait_until(pilot, lambda: any("Sweep grid ended" in m for m in notifications(app)), timeout=60)
         assert trainer.calls == 4  # 2 settings x 2 seeds, one at a time
@@ -60,13 +60,14 @@ async def test_a_sweep_started_from_the_app_fills_its_table_and_writes_the_resul
         for label in ("ce", "lcl"):
             assert rows[label][1] == "2" and rows[label][2].startswith(f"{mean:.1f} ± ")
             assert rows[label][4] == "2 completed"
-        markdown, csv = app.sweep.results_paths
+        markdown, csv = app.session.sweep.results_paths
         assert markdown.read_text().count("| 2 |") == 2 and "ce" in csv.read_text()
         assert "Sweep grid" in screen_text(app) and "4 completed" in screen_text(app)
 
         await pilot.press("enter")  # the first setting's last run, in the monitor
-        await wait_until(pilot, lambda: app.active_tab == "monitor" and app.selected is not None)
-        assert app.selected.title == "grid-ce-seed2"
+        await wait_until(pilot, lambda: app.main_screen.active_tab == "monitor"
+                                        and app.session.selected is not None)
+        assert app.session.selected.title == "grid-ce-seed2"
 
 
 async def test_a_sweep_with_a_baseline_shows_the_differences_from_it(tmp_path):
@@ -92,7 +93,8 @@ async def test_rerunning_a_sweep_skips_its_finished_runs_and_redoes_a_failed_one
     runs = tmp_path / "runs"
     first = build_app(tmp_path, ScoringTrainer(steps=5), sweep_file=sweep_file)
     async with first.run_test() as pilot:
-        await wait_until(pilot, lambda: first.sweep is not None and first.sweep.results_paths is not None,
+        await wait_until(pilot, lambda: first.session.sweep is not None
+                                        and first.session.sweep.results_paths is not None,
                          timeout=60)
     failed = Run(runs / "grid-lcl-seed1")
     failed.write_status("failed", error="out of memory")
@@ -101,14 +103,15 @@ async def test_rerunning_a_sweep_skips_its_finished_runs_and_redoes_a_failed_one
     trainer = ScoringTrainer(steps=5)
     again = build_app(tmp_path, trainer)
     async with again.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: again.sweep_pane is not None)
+        await wait_until(pilot, lambda: again.main_screen.sweep_pane.is_mounted)
         await pilot.press("f6", "o")
         await pilot.pause()
         await pilot.press("ctrl+u", *sweep_file, "enter")
-        await wait_until(pilot, lambda: again.sweep is not None and again.sweep.results_paths is not None,
+        await wait_until(pilot, lambda: again.session.sweep is not None
+                                        and again.session.sweep.results_paths is not None,
                          timeout=60)
         assert trainer.calls == 1
-        assert again.sweep.counts() == describe_counts(completed=1, skipped=3)
+        assert again.session.sweep.counts() == describe_counts(completed=1, skipped=3)
         assert not (failed.path / "leftover.txt").exists()  # the old attempt gave way
         assert json.loads(failed.status_path.read_text())["status"] == "completed"
         assert any("1 run(s) to train, 3 done before" in m for m in notifications(again))
@@ -124,12 +127,12 @@ async def test_stopping_a_sweep_stops_the_training_run_and_the_queued_ones_never
     trainer = ScoringTrainer(steps=10_000, step_seconds=0.01)
     app = build_app(tmp_path, trainer, sweep_file=write_sweep(tmp_path, seeds=(1, 2, 3)))
     async with app.run_test(size=(120, 36)) as pilot:
-        await wait_until(pilot, lambda: app.sweep is not None and trainer.started.is_set())
+        await wait_until(pilot, lambda: app.session.sweep is not None and trainer.started.is_set())
         await pilot.press("f6", "x")
-        await wait_until(pilot, lambda: not app.sweep.active, timeout=30)
+        await wait_until(pilot, lambda: not app.session.sweep.active, timeout=30)
         assert trainer.calls == 1
-        assert app.sweep.counts() == describe_counts(stopped=6)
-        await wait_until(pilot, lambda: app.sweep.results_paths is not None)
+        assert app.session.sweep.counts() == describe_counts(stopped=6)
+        await wait_until(pilot, lambda: app.session.sweep.results_paths is not None)
         await pilot.press("x")  # nothing left to stop: a warning, not a crash
         await wait_until(pilot, lambda: any("No sweep is running" in m for m in notifications(app)))
 
@@ -140,23 +143,23 @@ async def test_a_bad_sweep_file_is_a_notification_and_the_app_keeps_running(tmp_
     app = build_app(tmp_path, FakeTrainer(steps=3), sweep_file=str(bad))
     async with app.run_test() as pilot:
         await wait_until(pilot, lambda: any("bad.toml" in m for m in notifications(app)))
-        assert app.sweep is None
-        app.start_sweep(str(tmp_path / "missing.toml"))
+        assert app.session.sweep is None
+        app.main_screen.start_sweep(str(tmp_path / "missing.toml"))
         await wait_until(pilot, lambda: any("missing.toml" in m for m in notifications(app)))
         await pilot.press("f6")
-        assert app.active_tab == "sweep" and "No sweep yet" in screen_text(app)
+        assert app.main_screen.active_tab == "sweep" and "No sweep yet" in screen_text(app)
 
 
 async def test_a_second_sweep_waits_for_the_first(tmp_path):
     trainer = ScoringTrainer(steps=10_000, step_seconds=0.01)
     app = build_app(tmp_path, trainer, sweep_file=write_sweep(tmp_path))
     async with app.run_test() as pilot:
-        await wait_until(pilot, lambda: app.sweep is not None and trainer.started.is_set())
-        app.start_sweep(write_sweep(tmp_path, name="other"))
+        await wait_until(pilot, lambda: app.session.sweep is not None and trainer.started.is_set())
+        app.main_screen.start_sweep(write_sweep(tmp_path, name="other"))
         await wait_until(pilot, lambda: any("still running" in m for m in notifications(app)))
-        assert app.sweep.name == "grid"
-        app.action_stop_sweep()
-        await wait_until(pilot, lambda: not app.sweep.active, timeout=30)
+        assert app.session.sweep.name == "grid"
+        app.main_screen.action_stop_sweep()
+        await wait_until(pilot, lambda: not app.session.sweep.active, timeout=30)
 
 
 def test_session_plan_counts_and_targets_without_an_app(tmp_path):

@@ -29,16 +29,18 @@ async def test_train_watch_ask_and_reopen_the_tiny_model(tiny_root, tmp_path):
     app = real_app(config, tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")  # returns once the app is idle: training may be done already
-        live = app.queue.runs[0]
+        live = app.session.queue.runs[0]
         await wait_until(pilot, lambda: live.state == "completed", timeout=120)
         await wait_until(pilot, lambda: all(part in screen_text(app).replace("\n ", " ")
                                             for part in (live.run.run_id, "completed", "test acc")))
         assert app.query_one(ConfusionTable).row_count == len(CLASS_CUES)
-        assert any("Finished" in m for m in notifications(app))
+        # The monitor shows the trainer's state from the snapshot; the notification follows the
+        # run's RunStateChanged message, which a loaded machine may deliver a frame later.
+        await wait_until(pilot, lambda: any("Finished" in m for m in notifications(app)))
 
         await pilot.press("f4")
         assert isinstance(app.focused, PromptInput)
-        await wait_until(pilot, lambda: app.prompt_pane.predictor is not None, timeout=30)
+        await wait_until(pilot, lambda: app.main_screen.prompt_pane.predictor is not None, timeout=30)
         await pilot.press(*"so happy", "enter")
         bars = app.query_one(PredictionBars)
         await wait_until(pilot, lambda: bars.labels, timeout=30)
@@ -46,16 +48,17 @@ async def test_train_watch_ask_and_reopen_the_tiny_model(tiny_root, tmp_path):
         assert abs(sum(p for _, p in bars.labels) - 1.0) < 1e-3  # every class: the probabilities sum to 1
 
         await pilot.press("f5")
-        await wait_until(pilot, lambda: app.runs_pane.table.row_count == 1)
+        await wait_until(pilot, lambda: app.main_screen.runs_pane.table.row_count == 1)
         assert "completed" in screen_text(app)
     run_id = live.run.run_id
     steps = len(live.view().steps)
 
     reopened = make_app(open_run=run_id, runs_dir=tmp_path / "runs", warm_up=False)
     async with reopened.run_test(size=(100, 32)) as pilot:
-        await wait_until(pilot, lambda: isinstance(reopened.selected, DiskRun) and reopened.selected.version > 0)
+        await wait_until(pilot, lambda: isinstance(reopened.session.selected, DiskRun)
+                                        and reopened.session.selected.version > 0)
         assert isinstance(reopened.focused, PromptInput)
-        assert len(reopened.selected.view().steps) == steps
+        assert len(reopened.session.selected.view().steps) == steps
         await pilot.press(*"furious", "enter")
         bars = reopened.query_one(PredictionBars)
         await wait_until(pilot, lambda: bars.labels, timeout=30)
@@ -68,8 +71,9 @@ async def test_stop_ends_a_real_run_within_a_step(tiny_root, tmp_path):
     app = real_app(config, tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: app.queue.runs and len(app.queue.runs[0].view().steps) >= 3, timeout=60)
-        live = app.queue.runs[0]
+        await wait_until(pilot, lambda: app.session.queue.runs
+                                        and len(app.session.queue.runs[0].view().steps) >= 3, timeout=60)
+        live = app.session.queue.runs[0]
         steps_when_asked: list[int] = []
         original_set = live.stop.set
 
@@ -92,13 +96,13 @@ async def test_a_data_file_the_form_cannot_judge_fails_the_run_not_the_app(tiny_
     config = tiny_app_config(tiny_root, tmp_path, data__dataset=str(data))
     app = real_app(config, tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
-        assert app.setup_pane.validate_form().ok
+        assert app.main_screen.setup_pane.validate_form().ok
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: app.queue.runs[0].state == "failed", timeout=60)
+        await wait_until(pilot, lambda: app.session.queue.runs[0].state == "failed", timeout=60)
         await wait_until(pilot, lambda: any("label" in m for m in notifications(app)))
-        assert app.queue.runs[0].error in notifications(app)
+        assert app.session.queue.runs[0].error in notifications(app)
         await pilot.press("f2")  # the app keeps working
-        assert app.active_tab == "setup"
+        assert app.main_screen.active_tab == "setup"
 
 
 async def test_a_dataset_deleted_after_the_form_checked_it_is_caught_at_start(tiny_root, tmp_path):
@@ -106,12 +110,12 @@ async def test_a_dataset_deleted_after_the_form_checked_it_is_caught_at_start(ti
     shutil.copy(tiny_root / "synthetic.csv", data)
     app = real_app(tiny_app_config(tiny_root, tmp_path, data__dataset=str(data)), tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
-        assert app.setup_pane.validate_form().ok
+        assert app.main_screen.setup_pane.validate_form().ok
         data.unlink()
         await pilot.press("ctrl+t")  # the form re-checks: shown next to the field, nothing starts
         await pilot.pause()
-        assert app.queue.runs == [] and app.active_tab == "setup"
-        assert "no file or folder" in app.setup_pane.field("data.dataset").error_text
+        assert app.session.queue.runs == [] and app.main_screen.active_tab == "setup"
+        assert "no file or folder" in app.main_screen.setup_pane.field("data.dataset").error_text
 
 
 async def test_a_monkeypatched_train_that_raises_is_reported(tiny_root, tmp_path, monkeypatch):
@@ -125,7 +129,7 @@ async def test_a_monkeypatched_train_that_raises_is_reported(tiny_root, tmp_path
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: "RuntimeError: CUDA went away" in notifications(app), timeout=30)
-        assert app.queue.runs[0].state == "failed"
+        assert app.session.queue.runs[0].state == "failed"
 
 
 async def test_a_sweep_of_the_tiny_model_trains_in_the_app_and_matches_the_cli_table(tiny_root, tmp_path):
@@ -140,8 +144,8 @@ async def test_a_sweep_of_the_tiny_model_trains_in_the_app_and_matches_the_cli_t
     app = real_app(tiny_app_config(tiny_root, tmp_path), tmp_path, sweep_file=str(sweep_file))
     async with app.run_test(size=(100, 32)) as pilot:
         await wait_until(pilot, lambda: any("Sweep tiny ended" in m for m in notifications(app)), timeout=240)
-        assert app.sweep.counts()["completed"] == 4
-        markdown, _ = app.sweep.results_paths
+        assert app.session.sweep.counts()["completed"] == 4
+        markdown, _ = app.session.sweep.results_paths
         # The app's table is the CLI's: the same function over the same run folders.
         expected = results_table(collect_results(load_sweep(sweep_file), RunStore(tmp_path / "runs")))
         assert expected in markdown.read_text() and "| 2 |" in expected
@@ -163,14 +167,15 @@ async def test_a_stopped_run_resumes_in_the_app_and_its_curves_continue(tiny_roo
     app = real_app(config, tmp_path, train_fn=train_then_stop_at_step_5)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: app.queue.runs and app.queue.runs[0].state == "stopped"
-                         and not app.queue.runs[0].occupies_slot, timeout=60)
-        first = app.queue.runs[0]
+        await wait_until(pilot, lambda: app.session.queue.runs and app.session.queue.runs[0].state == "stopped"
+                         and not app.session.queue.runs[0].occupies_slot, timeout=60)
+        first = app.session.queue.runs[0]
         assert len(first.view().steps) == 5 and first.view().total_steps > 5
         await pilot.press("f3", "u")  # resume the selected run
-        await wait_until(pilot, lambda: len(app.queue.runs) == 2 and app.queue.runs[1].state == "completed"
-                         and not app.queue.runs[1].occupies_slot, timeout=60)
-        resumed = app.queue.runs[1]
+        await wait_until(pilot, lambda: len(app.session.queue.runs) == 2
+                                        and app.session.queue.runs[1].state == "completed"
+                         and not app.session.queue.runs[1].occupies_slot, timeout=60)
+        resumed = app.session.queue.runs[1]
         steps = [s.step for s in resumed.view().steps]
         assert steps == list(range(1, resumed.view().total_steps + 1))  # no gap, no repeat
         assert resumed.run.path == first.run.path and resumed.run.read_status().status == "completed"

@@ -9,14 +9,19 @@ from __future__ import annotations
 import threading
 
 from lcl_tui.events import RunSnapshot
+from lcl_tui.run_state import RunState
 from lcl_tui.runstore import Run
+
+# What a run opened from disk shows until a worker has read its status.
+NOT_READ = "unknown"
 
 
 class DiskRun:
     def __init__(self, run: Run):
         self.run = run
-        self.key = f"disk:{run.path}"
-        self.state = "unknown"
+        # Its folder's path, as the runs list and `resolve` name it: stop and resume find it by this.
+        self.key = str(run.path)
+        self.state: RunState | str = NOT_READ
         self.error: str | None = None
         self.version = 0
         self._snapshot = RunSnapshot(run_id=run.run_id)
@@ -29,7 +34,12 @@ class DiskRun:
 
     @property
     def active(self) -> bool:
-        return self.state == "running"
+        return self.state == RunState.RUNNING
+
+    @property
+    def followed(self) -> bool:
+        """Another process may still be writing it: re-read it on the disk timer."""
+        return self.state in (RunState.RUNNING, NOT_READ)
 
     @property
     def best_checkpoint(self) -> str | None:
@@ -48,7 +58,7 @@ class DiskRun:
             return False
         snapshot = self.run.snapshot() if size != self._size else None
         with self._lock:
-            self.state = status.status
+            self.state = RunState(status.status)
             self.error = status.error
             if snapshot is not None:
                 self._snapshot = snapshot

@@ -1,4 +1,8 @@
-"""Messages between the worker threads and the UI.
+"""Messages up to the main screen: what a pane asks for, and what a worker thread found.
+
+Panes never call the screen or the App: they post one of the requests below and the
+screen, which owns the session, decides and calls down. Workers post the results of
+slow work (reading folders, planning a sweep, loading a model).
 
 None of them carries "one more point": curves are drawn from each run's snapshot on a
 timer, so these only say that something rare happened (a run began or ended, a model
@@ -8,26 +12,42 @@ loaded) and are safe to post from any thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from textual.message import Message
+from textual.widget import Widget
+
+if TYPE_CHECKING:  # types only: the sweep and data modules load when they are needed
+    from lcl_tui.app.run_queue import LiveRun
+    from lcl_tui.app.sweep_session import SweepSession
+    from lcl_tui.data import DatasetInfo
+    from lcl_tui.runstore import RunSummary
+
+
+class Predicts(Protocol):
+    """What the prompt pane asks of a model (lcl_tui.predict.Predictor, or a test's fake)."""
+
+    def predict(self, texts: list[str], top_k: int = 5) -> list[list[tuple[str, float]]]: ...
+
+
+# --- requests from the panes ---------------------------------------------------------------
+@dataclass
+class TrainRequested(Message):
+    """Queue a run from the setup form."""
 
 
 @dataclass
-class RunStateChanged(Message):
-    """A session run started, finished, or saved a new best checkpoint."""
+class StopRequested(Message):
+    """Stop a run: a LiveRun key or a run path; None for the selected run."""
 
-    key: str
-
-
-@dataclass
-class DatasetsListed(Message):
-    datasets: list[Any]  # lcl_tui.data.DatasetInfo
+    key: str | None = None
 
 
 @dataclass
-class RunsListed(Message):
-    summaries: list[Any]  # lcl_tui.runstore.RunSummary
+class ResumeRequested(Message):
+    """Continue a stopped, failed or interrupted run: a key or path; None for the selected run."""
+
+    key: str | None = None
 
 
 @dataclass
@@ -40,11 +60,88 @@ class SelectRun(Message):
 
 
 @dataclass
+class CycleRun(Message):
+    """Select the next (+1) or previous (-1) run of this session."""
+
+    step: int
+
+
+@dataclass
+class ClearCompare(Message):
+    """Remove the run overlaid on the selected one."""
+
+
+@dataclass
+class RefreshRuns(Message):
+    """Read the runs folder again."""
+
+
+@dataclass
+class SweepRequested(Message):
+    """Ask for a sweep file and run it."""
+
+
+@dataclass
+class StopSweepRequested(Message):
+    """Stop every queued and training run of the sweep."""
+
+
+@dataclass
+class SweepSettingChosen(Message):
+    """Show a run of this sweep setting (its slug) in the monitor."""
+
+    slug: str
+
+
+@dataclass
+class PresetChosen(Message):
+    """Fill the setup form from a preset (a name in presets/ or a TOML path)."""
+
+    name: str
+
+
+@dataclass
+class SavePresetRequested(Message):
+    """Save the setup form as a TOML preset."""
+
+
+@dataclass
+class OpenPresetRequested(Message):
+    """Ask for a TOML preset file and fill the setup form from it."""
+
+
+@dataclass
+class PaneMounted(Message):
+    """A pane mounted after the first frame (textual.lazy.Lazy) is in the DOM now: the
+    screen gives it focus if its tab is showing."""
+
+    pane: Widget
+
+
+# --- results from the workers --------------------------------------------------------------
+@dataclass
+class RunStateChanged(Message):
+    """A session run started, finished, or saved a new best checkpoint."""
+
+    key: str
+
+
+@dataclass
+class DatasetsListed(Message):
+    datasets: list[DatasetInfo]
+
+
+@dataclass
+class RunsListed(Message):
+    summaries: list[RunSummary]
+
+
+@dataclass
 class ModelLoaded(Message):
     """The prompt pane's predictor finished loading (or failed to)."""
 
     folder: str
-    predictor: Any = None
+    predictor: Predicts | None = None
     error: str | None = None
 
 
@@ -59,14 +156,14 @@ class Predicted(Message):
 class SweepPlanned(Message):
     """A sweep file was read and planned in a worker (a failure is a notification instead)."""
 
-    session: Any  # lcl_tui.app.sweep_session.SweepSession
+    session: SweepSession
 
 
 @dataclass
 class SweepResultsRead(Message):
     """The sweep's results were re-read from disk (and written, once it ended)."""
 
-    session: Any
+    session: SweepSession
     written: bool = False
 
 
@@ -74,4 +171,4 @@ class SweepResultsRead(Message):
 class ResumeReady(Message):
     """A run folder checked and loaded in a worker, ready to continue in the queue."""
 
-    live: Any  # lcl_tui.app.run_queue.LiveRun
+    live: LiveRun

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from lcl_tui.config import RunConfig
 from lcl_tui.events import CheckpointSaved, Event, RunFinished, RunSnapshot, RunStarted
+from lcl_tui.run_state import ACTIVE, RunState
 from lcl_tui.runstore import Run
 
-ACTIVE_STATES = ("queued", "starting", "running")
 _keys = itertools.count(1)
 
 
@@ -27,7 +27,7 @@ class LiveRun:
     runs_dir: Path
     key: str = field(default_factory=lambda: f"session-{next(_keys)}")
     stop: threading.Event = field(default_factory=threading.Event)
-    state: str = "queued"  # queued, starting, running, completed, stopped, failed
+    state: RunState = RunState.QUEUED
     error: str | None = None
     run: Run | None = None
     best_checkpoint: str | None = None
@@ -56,19 +56,19 @@ class LiveRun:
 
     @property
     def active(self) -> bool:
-        return self.state in ACTIVE_STATES
+        return self.state in ACTIVE
 
     def publish(self, event: Event) -> None:
         """The trainer's subscriber: runs in the training thread."""
         with self._lock:
             self._snapshot.apply(event)
             if isinstance(event, RunStarted):
-                self.state = "running"
+                self.state = RunState.RUNNING
                 self.run = Run(self.runs_dir / event.run_id)
             elif isinstance(event, CheckpointSaved) and event.best:
                 self.best_checkpoint = event.path
             elif isinstance(event, RunFinished):
-                self.state = event.status
+                self.state = RunState(event.status)
                 self.error = event.error
             self.version += 1
 
@@ -87,10 +87,10 @@ class LiveRun:
                 finished=s.finished,
             )
 
-    def finish(self, state: str, error: str | None = None) -> None:
+    def finish(self, state: RunState, error: str | None = None) -> None:
         """Record the outcome once the worker has ended (the trainer may not have said)."""
         with self._lock:
-            if self.state in ACTIVE_STATES:
+            if self.state in ACTIVE:
                 self.state = state
             if error and not self.error:
                 self.error = error
@@ -110,11 +110,11 @@ class RunQueue:
 
     @property
     def training(self) -> list[LiveRun]:
-        return [r for r in self.runs if r.occupies_slot or r.state in ("starting", "running")]
+        return [r for r in self.runs if r.occupies_slot or r.state in (RunState.STARTING, RunState.RUNNING)]
 
     @property
     def waiting(self) -> list[LiveRun]:
-        return [r for r in self.runs if r.state == "queued"]
+        return [r for r in self.runs if r.state == RunState.QUEUED]
 
     @property
     def active(self) -> list[LiveRun]:
@@ -125,18 +125,20 @@ class RunQueue:
         free = self.concurrency - len(self.training)
         ready = self.waiting[: max(0, free)]
         for live in ready:
-            live.state = "starting"
+            live.state = RunState.STARTING
             live.occupies_slot = True
         return ready
 
     def cancel(self, live: LiveRun) -> None:
         """Stop a run: a queued one never starts, a training one ends within a step."""
         live.stop.set()
-        if live.state == "queued":
-            live.finish("stopped")
+        if live.state == RunState.QUEUED:
+            live.finish(RunState.STOPPED)
 
     def find(self, key: str) -> LiveRun | None:
-        return next((r for r in self.runs if r.key == key), None)
+        """A run by its session key or by its run folder's path (the newest attempt: a run
+        stopped and resumed in this session has a LiveRun for each)."""
+        return next((r for r in self.runs if r.key == key), None) or self.for_path(key)
 
-    def for_run_id(self, run_id: str) -> LiveRun | None:
-        return next((r for r in self.runs if r.run is not None and r.run.run_id == run_id), None)
+    def for_path(self, path: str) -> LiveRun | None:
+        return next((r for r in reversed(self.runs) if r.run is not None and str(r.run.path) == path), None)

@@ -100,6 +100,3 @@ def format_duration(seconds: float | None) -> str:
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
-
-def format_percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 
 from lcl_tui.app.run_queue import LiveRun, RunQueue
+from lcl_tui.run_state import RunState
 from lcl_tui.runstore import RunStore
 from lcl_tui.sweep import (
     PlannedRun,
@@ -27,9 +28,44 @@ from lcl_tui.sweep import (
     plan_sweep,
     write_results,
 )
+from lcl_tui.text import mean_std
 
+# A planned run that is done already: the sweep does not train it again.
+SKIPPED = "skipped"
 # The order a setting's run states are listed in, most telling first.
-STATE_ORDER = ("running", "starting", "queued", "completed", "stopped", "failed", "skipped")
+STATE_ORDER = (RunState.RUNNING, RunState.STARTING, RunState.QUEUED, RunState.COMPLETED,
+               RunState.STOPPED, RunState.FAILED, SKIPPED)
+
+
+# With a baseline named, the table adds these (its heading: the tables' column); the p-values
+# stay in the Markdown and CSV files.
+DIFFERENCES = {"Δ acc (seeds)": "Δ accuracy, seeds", "Δ acc (bootstrap)": "Δ accuracy, bootstrap",
+               "Δ F1 (seeds)": "Δ macro-F1, seeds", "Δ F1 (bootstrap)": "Δ macro-F1, bootstrap"}
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """One setting of the sweep as its table row shows it."""
+
+    slug: str
+    label: str
+    n: str
+    accuracy: str
+    macro_f1: str
+    states: str
+    # With a baseline named: the differences from it and their intervals (DIFFERENCES).
+    differences: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SweepView:
+    """What the sweep tab shows, as text: built from the session, drawn by the sweep pane."""
+
+    name: str
+    description: str
+    progress: str
+    rows: tuple[SweepRow, ...]
+    difference_columns: tuple[str, ...] = ()
 
 
 @dataclass
@@ -92,7 +128,7 @@ class SweepSession:
     def counts(self) -> Counter:
         """How many of the planned runs are in each state (skipped ones as "skipped")."""
         states = Counter(live.state for live in self.live.values())
-        states["skipped"] = self.skipped
+        states[SKIPPED] = self.skipped
         return states
 
     def setting_states(self, slug: str) -> Counter:
@@ -101,7 +137,7 @@ class SweepSession:
             if planned.point.setting.slug != slug:
                 continue
             live = self.live.get(planned.point.run_name)
-            states[live.state if live is not None else "skipped"] += 1
+            states[live.state if live is not None else SKIPPED] += 1
         return states
 
     def run_target(self, slug: str) -> str | None:
@@ -112,7 +148,7 @@ class SweepSession:
         candidates = [p for p in self.plan if p.point.setting.slug == slug]
         lives = [self.live[p.point.run_name] for p in candidates if p.point.run_name in self.live]
         for live in lives:
-            if live.state in ("running", "starting"):
+            if live.state in (RunState.RUNNING, RunState.STARTING):
                 return live.key
         for live in reversed(lives):
             if live.run is not None:
@@ -121,6 +157,27 @@ class SweepSession:
         if done:
             return str(self.store.runs_dir / done[-1].point.run_name)
         return lives[0].key if lives else None
+
+    def view(self) -> SweepView:
+        from lcl_tui.sweep_baseline import DIFFERENCE_COLUMNS, difference_cells
+
+        compared = self.sweep.baseline is not None
+        rows = []
+        for result in self.results:
+            slug = result.setting.slug
+            n = f"{result.n}/{result.planned}" if result.n != result.planned else str(result.n)
+            cells = dict(zip(DIFFERENCE_COLUMNS, difference_cells(result))) if compared else {}
+            rows.append(SweepRow(slug, result.setting.label, n,
+                                 mean_std(result.accuracy_mean, result.accuracy_std),
+                                 mean_std(result.macro_f1_mean, result.macro_f1_std),
+                                 describe_states(self.setting_states(slug)),
+                                 tuple(cells[name] for name in DIFFERENCES.values()) if compared else ()))
+        where = f"runs folder {self.store.runs_dir}"
+        if self.results_paths is not None:
+            where = f"tables in {self.results_paths[0]} and .csv"
+        progress = f"{len(self.plan)} runs: {describe_states(self.counts())}  ·  {where}"
+        return SweepView(self.name, self.sweep.description, progress, tuple(rows),
+                         tuple(DIFFERENCES) if compared else ())
 
     def refresh_results(self) -> list[SettingResult]:
         """Re-read the test scores of every completed run of the sweep (a worker thread calls this)."""

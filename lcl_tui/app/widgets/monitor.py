@@ -1,10 +1,14 @@
 """The live monitor: progress, loss and validation curves, and the latest evaluation.
 
-The app calls `draw()` on a timer with the selected run's snapshot; nothing here
-listens to the trainer, so a flood of steps never floods the UI.
+The main screen calls `draw()` on a timer with the selected run's snapshot; nothing here
+listens to the trainer, so a flood of steps never floods the UI. The pane is mounted
+after the first frame (textual.lazy.Lazy): what it is given before then, it draws on mount.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,16 +16,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import ContentSwitcher, ProgressBar, Static
 
-from lcl_tui.app.series import (
-    format_duration,
-    format_percent,
-    loss_series,
-    progress,
-    validation_series,
-)
-from lcl_tui.app.widgets.charts import LineChart
+from lcl_tui.app.messages import ClearCompare, CycleRun, PaneMounted, ResumeRequested, StopRequested
+from lcl_tui.app.series import format_duration, loss_series, progress, validation_series
 from lcl_tui.app.widgets.evaluation import ConfusedPairs, ConfusionTable, PerClassTable
-from lcl_tui.events import RunSnapshot
+from lcl_tui.app.widgets.styles import STATE_STYLES
+from lcl_tui.events import EvalEvent, RunSnapshot
+from lcl_tui.run_state import ACTIVE, RunState
+from lcl_tui.text import percent_label
+
+if TYPE_CHECKING:  # imported in compose: plotext takes tens of ms to load, after the first frame
+    from lcl_tui.app.widgets.charts import LineChart
 
 DETAIL_VIEWS = ("confusion", "per-class", "pairs")
 DETAIL_TITLES = {
@@ -29,10 +33,18 @@ DETAIL_TITLES = {
     "per-class": "Per-class precision / recall / F1 (worst first)",
     "pairs": "Most confused pairs",
 }
-STATE_STYLES = {
-    "queued": "yellow", "starting": "yellow", "running": "bold green", "completed": "bold cyan",
-    "stopped": "yellow", "failed": "bold red", "interrupted": "red",
-}
+
+
+@dataclass(frozen=True)
+class MonitorView:
+    """What the monitor shows: a run (none: a hint), and another run overlaid on its curves."""
+
+    title: str = ""
+    state: str = ""
+    snapshot: RunSnapshot | None = None
+    error: str | None = None
+    overlay_title: str = ""
+    overlay: RunSnapshot | None = None
 
 
 class RunHeader(Static):
@@ -66,14 +78,14 @@ class RunHeader(Static):
         latest = snapshot.validation_evals[-1] if snapshot.validation_evals else None
         best = snapshot.best_validation
         if latest is not None:
-            parts.append(f"val acc {format_percent(latest.accuracy)} F1 {latest.macro_f1:.3f}")
+            parts.append(f"val acc {percent_label(latest.accuracy)} F1 {latest.macro_f1:.3f}")
         if best is not None:
-            parts.append(f"best {format_percent(best.accuracy)} @{best.step}")
+            parts.append(f"best {percent_label(best.accuracy)} @{best.step}")
         test = snapshot.test_eval
         if test is not None:
-            parts.append(f"test acc {format_percent(test.accuracy)} F1 {test.macro_f1:.3f}")
-        if p.step == 0 and snapshot.finished is None and state in ("queued", "starting", "running"):
-            parts = ["waiting for a free slot (see Parallel runs in Setup)" if state == "queued"
+            parts.append(f"test acc {percent_label(test.accuracy)} F1 {test.macro_f1:.3f}")
+        if p.step == 0 and snapshot.finished is None and state in ACTIVE:
+            parts = ["waiting for a free slot (see Parallel runs in Setup)" if state == RunState.QUEUED
                      else "loading data and model…"]
         line2 = Text(" · ".join(parts))
         lines = [line1, line2]
@@ -86,20 +98,22 @@ class MonitorPane(Vertical):
     BINDINGS = [
         Binding("n", "toggle_normalised", "Counts/%", id="monitor.normalise"),
         Binding("v", "cycle_details", "Details", id="monitor.details"),
-        Binding("x", "app.stop_selected", "Stop run", id="monitor.stop"),
-        Binding("u", "app.resume_selected", "Resume", id="monitor.resume"),
-        Binding("left_square_bracket", "app.cycle_run(-1)", "Prev run", show=False),
-        Binding("right_square_bracket", "app.cycle_run(1)", "Next run", show=False),
-        Binding("c", "app.clear_compare", "Clear compare", show=False),
+        Binding("x", "stop", "Stop run", id="monitor.stop"),
+        Binding("u", "resume", "Resume", id="monitor.resume"),
+        Binding("left_square_bracket", "cycle_run(-1)", "Prev run", show=False),
+        Binding("right_square_bracket", "cycle_run(1)", "Next run", show=False),
+        Binding("c", "clear_compare", "Clear compare", show=False),
     ]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.normalised = False
         self.detail_view = DETAIL_VIEWS[0]
-        self._last: tuple | None = None
+        self.view = MonitorView()
 
     def compose(self) -> ComposeResult:
+        from lcl_tui.app.widgets.charts import LineChart
+
         yield RunHeader(id="run-header")
         yield ProgressBar(total=100, show_eta=False, id="run-progress")
         with Horizontal(id="charts"):
@@ -113,15 +127,27 @@ class MonitorPane(Vertical):
                 yield ConfusedPairs(id="pairs-text")
 
     def on_mount(self) -> None:
-        self._show_details_title()
+        self._show(charts=True)
+        self.post_message(PaneMounted(self))
 
-    def focus_main(self) -> None:
+    def focus_main(self) -> bool:
+        """Focus the details view shown; False before the pane is mounted."""
+        if not self.is_mounted:
+            return False
         self.query_one(f"#{self.detail_view}").focus()
+        return True
 
-    def draw(self, title: str, state: str, snapshot: RunSnapshot | None, error: str | None = None,
-             overlay_title: str = "", overlay: RunSnapshot | None = None, charts: bool = True) -> None:
-        self._last = (title, state, snapshot, error, overlay_title, overlay)
-        self.query_one(RunHeader).show(title, state, snapshot, error, overlay_title if overlay else "")
+    def draw(self, view: MonitorView, charts: bool = True) -> None:
+        """Show `view`; `charts=False` leaves the (slow) charts as they are."""
+        self.view = view
+        if self.is_mounted:  # else on_mount draws it
+            self._show(charts)
+
+    def _show(self, charts: bool) -> None:
+        view = self.view
+        snapshot = view.snapshot
+        self.query_one(RunHeader).show(view.title, view.state, snapshot, view.error,
+                                       view.overlay_title if view.overlay else "")
         bar = self.query_one(ProgressBar)
         p = progress(snapshot) if snapshot is not None else None
         if p is not None and p.total_steps:
@@ -129,8 +155,9 @@ class MonitorPane(Vertical):
         else:
             bar.update(total=None)
         if charts:
-            self._draw_charts(snapshot, overlay_title, overlay)
+            self._draw_charts()
         latest = snapshot.latest_eval if snapshot else None
+        self.query_one(ContentSwitcher).current = self.detail_view
         self.query_one(ConfusionTable).show(latest, self.normalised)
         self.query_one(PerClassTable).show(latest)
         self.query_one(ConfusedPairs).show(latest)
@@ -140,13 +167,14 @@ class MonitorPane(Vertical):
         # The curves were thinned to the old width (zero while the tab was hidden): a resized
         # terminal, or a finished run drawn before its tab was laid out, would keep them so.
         event.stop()
-        if self._last is not None:
-            _, _, snapshot, _, overlay_title, overlay = self._last
-            self._draw_charts(snapshot, overlay_title, overlay)
+        self._draw_charts()
 
-    def _draw_charts(self, snapshot: RunSnapshot | None, overlay_title: str, overlay: RunSnapshot | None) -> None:
+    def _draw_charts(self) -> None:
+        snapshot, overlay, overlay_title = self.view.snapshot, self.view.overlay, self.view.overlay_title
+        loss_chart = cast("LineChart", self.query_one("#loss-chart"))
+        validation_chart = cast("LineChart", self.query_one("#validation-chart"))
         # One point per cell is all a curve can show; more only slows plotext down.
-        width = max(20, self.query_one("#loss-chart").size.width)
+        width = max(20, loss_chart.size.width)
         losses = loss_series(snapshot, max_points=width) if snapshot else {}
         val = validation_series(snapshot) if snapshot else {}
         overlay_losses = {}
@@ -154,10 +182,10 @@ class MonitorPane(Vertical):
         if overlay is not None:
             overlay_losses = {k: v for k, v in loss_series(overlay, max_points=width).items() if k == "total"}
             overlay_val = {k: v for k, v in validation_series(overlay).items() if k == "accuracy"}
-        self.query_one("#loss-chart", LineChart).show(losses, overlay_losses, overlay_title)
-        self.query_one("#validation-chart", LineChart).show(val, overlay_val, overlay_title)
+        loss_chart.show(losses, overlay_losses, overlay_title)
+        validation_chart.show(val, overlay_val, overlay_title)
 
-    def _show_details_title(self, latest=None) -> None:
+    def _show_details_title(self, latest: EvalEvent | None = None) -> None:
         title = DETAIL_TITLES[self.detail_view]
         if self.detail_view == "confusion":
             title += " (row %)" if self.normalised else " (counts)"
@@ -168,18 +196,22 @@ class MonitorPane(Vertical):
 
     def action_toggle_normalised(self) -> None:
         self.normalised = not self.normalised
-        self._redraw()
+        self.draw(self.view, charts=False)  # the charts have not changed
 
     def action_cycle_details(self) -> None:
         index = (DETAIL_VIEWS.index(self.detail_view) + 1) % len(DETAIL_VIEWS)
         self.detail_view = DETAIL_VIEWS[index]
-        self.query_one(ContentSwitcher).current = self.detail_view
+        self.draw(self.view, charts=False)
         self.focus_main()
-        self._redraw()
 
-    def _redraw(self) -> None:
-        """Redraw after a key: the charts have not changed, so they are left alone."""
-        if self._last is not None:
-            self.draw(*self._last, charts=False)
-        else:
-            self._show_details_title()
+    def action_stop(self) -> None:
+        self.post_message(StopRequested())
+
+    def action_resume(self) -> None:
+        self.post_message(ResumeRequested())
+
+    def action_cycle_run(self, step: int) -> None:
+        self.post_message(CycleRun(step))
+
+    def action_clear_compare(self) -> None:
+        self.post_message(ClearCompare())

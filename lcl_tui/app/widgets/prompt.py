@@ -1,14 +1,15 @@
 """The prompt pane: type a sentence, see the selected run's top labels as bars.
 
 The model is the run's best checkpoint so far; when training saves a better one the
-pane reloads it. Loading and predicting both run in thread workers.
+pane reloads it. Loading and predicting both run in thread workers. The pane is mounted
+after the first frame (textual.lazy.Lazy); the run it is given before then, it shows on mount.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -19,17 +20,14 @@ from textual.widget import Widget
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from lcl_tui.app.messages import ModelLoaded, Predicted
-from lcl_tui.errors import UserError
+from lcl_tui.app.messages import ModelLoaded, PaneMounted, Predicted, Predicts
+from lcl_tui.text import one_line
+
+if TYPE_CHECKING:
+    from lcl_tui.app.outcomes import RunSource
 
 TOP_K = 5
 HISTORY_LIMIT = 100
-
-
-def _one_line(error: BaseException) -> str:
-    if isinstance(error, UserError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
 
 
 class PredictionBars(Widget):
@@ -98,11 +96,11 @@ class PromptInput(Input):
 
 
 class PromptPane(Vertical):
-    def __init__(self, load_predictor: Callable[[Path], Any], **kwargs):
+    def __init__(self, load_predictor: Callable[[Path], Predicts], **kwargs):
         super().__init__(**kwargs)
         self._load_predictor = load_predictor
-        self.source: Any = None  # a LiveRun or DiskRun
-        self.predictor: Any = None
+        self.source: RunSource | None = None
+        self.predictor: Predicts | None = None
         self.loaded_folder: str | None = None
         self.loading_folder: str | None = None
         self.pending: str | None = None
@@ -122,13 +120,18 @@ class PromptPane(Vertical):
     def on_mount(self) -> None:
         self._show_model_line()
         self.set_interval(1.0, self.check_model)
+        self.post_message(PaneMounted(self))
 
-    def focus_main(self) -> None:
+    def focus_main(self) -> bool:
+        """Focus the input and load the model; False before the pane is mounted."""
+        if not self.is_mounted:
+            return False
         self.query_one(PromptInput).focus()
         self.check_model(wanted=True)
+        return True
 
     # --- which model --------------------------------------------------------------
-    def set_source(self, source: Any) -> None:
+    def set_source(self, source: RunSource | None) -> None:
         if source is self.source:
             return
         self.source = source
@@ -171,7 +174,7 @@ class PromptPane(Vertical):
         try:
             predictor = self._load_predictor(Path(folder))
         except Exception as error:  # shown in the pane: a broken checkpoint must not end the app
-            self.post_message(ModelLoaded(folder, error=_one_line(error)))
+            self.post_message(ModelLoaded(folder, error=one_line(error)))
         else:
             self.post_message(ModelLoaded(folder, predictor=predictor))
 
@@ -183,7 +186,7 @@ class PromptPane(Vertical):
         if message.error is not None:
             self.load_error = message.error
             self._failed_folder = message.folder
-            self.app.notify(f"Could not load the model: {message.error}", severity="error")
+            self.notify(f"Could not load the model: {message.error}", severity="error")
         else:
             self.predictor = message.predictor
             self.loaded_folder = message.folder
@@ -241,11 +244,11 @@ class PromptPane(Vertical):
         self._run_predict(self.predictor, text)
 
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
-    def _run_predict(self, predictor: Any, text: str) -> None:
+    def _run_predict(self, predictor: Predicts, text: str) -> None:
         try:
             labels = predictor.predict([text], top_k=TOP_K)[0]
         except Exception as error:
-            self.post_message(Predicted(text, [], error=_one_line(error)))
+            self.post_message(Predicted(text, [], error=one_line(error)))
         else:
             self.post_message(Predicted(text, [(str(n), float(p)) for n, p in labels]))
 
@@ -254,7 +257,7 @@ class PromptPane(Vertical):
         bars = self.query_one(PredictionBars)
         if message.error is not None:
             bars.show(message.text, [], f"Prediction failed: {message.error}")
-            self.app.notify(f"Prediction failed: {message.error}", severity="error")
+            self.notify(f"Prediction failed: {message.error}", severity="error")
             return
         self.predict_count += 1
         bars.show(message.text, message.labels)

@@ -1,9 +1,13 @@
-"""The runs list: every run folder in the runs folder, plus this session's queued runs."""
+"""The runs list: every run folder in the runs folder, plus this session's queued runs.
+
+Mounted after the first frame (textual.lazy.Lazy): runs given before then are shown on mount.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,17 +15,22 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from lcl_tui.app.messages import SelectRun
-from lcl_tui.app.series import format_percent
+from lcl_tui.app.messages import PaneMounted, RefreshRuns, ResumeRequested, SelectRun, StopRequested
+from lcl_tui.app.widgets.styles import STATE_STYLES
 from lcl_tui.app.widgets.tables import KeyedTable
-from lcl_tui.app.widgets.monitor import STATE_STYLES
+from lcl_tui.run_state import RunState
+from lcl_tui.text import MISSING, percent_label
+
+if TYPE_CHECKING:
+    from lcl_tui.app.run_queue import LiveRun
+    from lcl_tui.runstore import RunSummary
 
 COLUMNS = ("run", "status", "best val", "test", "loss", "dataset", "model", "started")
 
 
 def _started(timestamp: float | None) -> str:
     if timestamp is None:
-        return "—"
+        return MISSING
     return dt.datetime.fromtimestamp(timestamp).strftime("%b %d %H:%M")
 
 
@@ -37,15 +46,15 @@ class RunsTable(KeyedTable):
         Binding("p", "prompt", "Prompt", id="runs.prompt"),
         Binding("x", "stop", "Stop", id="runs.stop"),
         Binding("u", "resume", "Resume", id="runs.resume"),
-        Binding("r", "app.refresh_runs", "Refresh", id="runs.refresh"),
+        Binding("r", "refresh", "Refresh", id="runs.refresh"),
     ]
 
-    def show(self, summaries: list[Any], session_runs: list[Any]) -> None:
+    def show(self, summaries: list[RunSummary], session_runs: list[LiveRun]) -> None:
         """Summaries from the store; session runs override their status (they are live here)."""
         live_by_path = {str(r.run.path): r for r in session_runs if r.run is not None}
         rows: list[tuple] = []
         for live in session_runs:
-            if live.run is None and live.state in ("queued", "starting"):
+            if live.run is None and live.state in (RunState.QUEUED, RunState.STARTING):
                 c = live.config
                 rows.append((live.key, live.config.name, live.state, c.data.dataset,
                              _short_model(c.model.name), c.loss.objective, None, None, None))
@@ -63,8 +72,8 @@ class RunsTable(KeyedTable):
             self.add_row(
                 Text(name, style="bold"),
                 Text(status, style=STATE_STYLES.get(status, "")),
-                Text(format_percent(best), justify="right"),
-                Text(format_percent(test), justify="right"),
+                Text(percent_label(best), justify="right"),
+                Text(percent_label(test), justify="right"),
                 objective, dataset, model,
                 _started(started),
                 key=key,
@@ -89,27 +98,45 @@ class RunsTable(KeyedTable):
     def action_resume(self) -> None:
         key = self._cursor_key()
         if key is not None:
-            self.app.resume_run(key)
+            self.post_message(ResumeRequested(key))
 
     def action_stop(self) -> None:
         key = self._cursor_key()
         if key is not None:
-            self.app.stop_run(key)
+            self.post_message(StopRequested(key))
+
+    def action_refresh(self) -> None:
+        self.post_message(RefreshRuns())
 
 
 class RunsPane(Vertical):
-    def __init__(self, runs_dir, **kwargs):
+    def __init__(self, runs_dir: Path, **kwargs):
         super().__init__(**kwargs)
         self.runs_dir = runs_dir
+        self._runs: tuple[list[RunSummary], list[LiveRun]] = ([], [])
 
     def compose(self) -> ComposeResult:
         yield Static(f"[b]Runs[/b] in {self.runs_dir}  [dim]Enter opens · c overlays on the open run[/]",
                      id="runs-title")
         yield RunsTable(id="runs-table")
 
+    def on_mount(self) -> None:
+        self.table.show(*self._runs)
+        self.post_message(PaneMounted(self))
+
     @property
     def table(self) -> RunsTable:
         return self.query_one(RunsTable)
 
-    def focus_main(self) -> None:
+    def show(self, summaries: list[RunSummary], session_runs: list[LiveRun]) -> None:
+        """The run folders read, and this session's runs (they override their status)."""
+        self._runs = (summaries, session_runs)
+        if self.is_mounted:  # else on_mount shows them
+            self.table.show(summaries, session_runs)
+
+    def focus_main(self) -> bool:
+        """Focus the list; False before the pane is mounted."""
+        if not self.is_mounted:
+            return False
         self.table.focus()
+        return True

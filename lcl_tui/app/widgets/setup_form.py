@@ -6,7 +6,7 @@ the field whose key it names, before anything can start.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -24,7 +24,11 @@ from lcl_tui.app.form_model import (
     form_values,
     is_local_file,
 )
+from lcl_tui.app.messages import OpenPresetRequested, PresetChosen, SavePresetRequested, TrainRequested
 from lcl_tui.config import PACKAGED_MODEL, RunConfig
+
+if TYPE_CHECKING:
+    from lcl_tui.data import DatasetInfo
 
 LOCAL_FILE = "__local_file__"
 MODEL_SUGGESTIONS = [PACKAGED_MODEL, "bert-base-uncased", "roberta-base", "distilbert-base-uncased",
@@ -35,11 +39,11 @@ def field_id(key: str) -> str:
     return "field-" + key.replace(".", "-").replace("_", "-")
 
 
-def _size(size: Any) -> str:
+def _size(size: int | None) -> str:
     return f"{size:,} examples" if isinstance(size, int) else "size unknown"
 
 
-def _labels(count: Any) -> str:
+def _labels(count: int | None) -> str:
     return f"{count} labels" if isinstance(count, int) else "labels unknown"
 
 
@@ -124,7 +128,7 @@ class SetupPane(VerticalScroll):
         self.base = base
         self.presets = presets
         self.concurrency = concurrency
-        self.datasets: dict[str, Any] = {}
+        self.datasets: dict[str, DatasetInfo] = {}
         self.result: FormResult = FormResult(base)
         self._filling = False
         self._validation_pending = False
@@ -151,10 +155,12 @@ class SetupPane(VerticalScroll):
     def on_mount(self) -> None:
         self.validate_form()
 
-    def focus_main(self) -> None:
-        focused = self.app.focused
+    def focus_main(self) -> bool:
+        """Focus the form (its first control, unless one of its controls has focus already)."""
+        focused = self.screen.focused
         if focused is None or self not in focused.ancestors:
             self.query_one("#preset-select").focus()
+        return True
 
     # --- filling and reading ----------------------------------------------------------
     def fill(self, config: RunConfig, preset_name: str | None = None) -> None:
@@ -195,7 +201,7 @@ class SetupPane(VerticalScroll):
         return int(text) if text.isdigit() and int(text) >= 1 else None
 
     # --- datasets -------------------------------------------------------------------
-    def set_datasets(self, datasets: list[Any]) -> None:
+    def set_datasets(self, datasets: list[DatasetInfo]) -> None:
         self.datasets = {d.name: d for d in datasets}
         options = [(f"{d.name} — {_labels(d.num_labels)}, {_size(d.size)}", d.name) for d in datasets]
         options.append(("Local file… (type its path below)", LOCAL_FILE))
@@ -257,14 +263,14 @@ class SetupPane(VerticalScroll):
     def _on_preset_chosen(self, event: Select.Changed) -> None:
         if self._filling or event.value is Select.NULL or event.value == self.preset_name:
             return
-        self.app.load_preset(str(event.value))
+        self.post_message(PresetChosen(str(event.value)))
 
     @on(Button.Pressed, "#train-button")
     def _on_train_pressed(self) -> None:
-        self.app.action_train()
+        self.post_message(TrainRequested())
 
     def action_save_preset(self) -> None:
-        self.app.action_save_preset()
+        self.post_message(SavePresetRequested())
 
     def action_load_preset_file(self) -> None:
-        self.app.action_open_preset_file()
+        self.post_message(OpenPresetRequested())

@@ -1,6 +1,12 @@
-"""The sweep tab: the results table of the sweep this session runs, filling in as runs end."""
+"""The sweep tab: the results table of the sweep this session runs, filling in as runs end.
+
+It draws a `SweepView` the screen builds from the session; mounted after the first frame
+(textual.lazy.Lazy), it shows on mount the view it was given before.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -8,62 +14,41 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from lcl_tui.app.messages import SelectRun
-from lcl_tui.app.sweep_session import SweepSession, describe_states
+from lcl_tui.app.messages import PaneMounted, StopSweepRequested, SweepRequested, SweepSettingChosen
 from lcl_tui.app.widgets.tables import KeyedTable
 
+if TYPE_CHECKING:  # the sweep module loads when a sweep starts
+    from lcl_tui.app.sweep_session import SweepRow, SweepView
+
 COLUMNS = ("setting", "n", "test acc %", "macro-F1 %", "runs")
-# With a baseline named: the differences and their intervals (the p-values are in the files).
-DIFFERENCES = {"Δ acc (seeds)": "Δ accuracy, seeds", "Δ acc (bootstrap)": "Δ accuracy, bootstrap",
-               "Δ F1 (seeds)": "Δ macro-F1, seeds", "Δ F1 (bootstrap)": "Δ macro-F1, bootstrap"}
 NO_SWEEP = ("No sweep yet. Press [b]o[/b] to open a sweep file (a grid of settings x seeds, "
             "as `lcl-tui sweep` takes). Its runs train through the queue, as many at a time "
             "as the setup's parallel runs; finished runs are skipped.")
-
-
-def _mean_std(mean: float | None, std: float | None) -> str:
-    if mean is None:
-        return "—"
-    return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
 
 
 class SweepTable(KeyedTable):
     COLUMNS = COLUMNS
     BINDINGS = [
         Binding("enter", "select_cursor", "Open run", id="sweep.open"),
-        Binding("o", "app.open_sweep_file", "Open sweep", id="sweep.open_file"),
-        Binding("x", "app.stop_sweep", "Stop sweep", id="sweep.stop"),
+        Binding("o", "open_sweep_file", "Open sweep", id="sweep.open_file"),
+        Binding("x", "stop_sweep", "Stop sweep", id="sweep.stop"),
     ]
 
-    def show(self, session: SweepSession) -> None:
-        from lcl_tui.sweep_baseline import DIFFERENCE_COLUMNS, difference_cells
-
-        compared = session.sweep.baseline is not None
-        columns = (*COLUMNS[:-1], *(DIFFERENCES if compared else ()), COLUMNS[-1])
-
-        def differences(result) -> list[str]:
-            if not compared:
-                return []
-            cells = dict(zip(DIFFERENCE_COLUMNS, difference_cells(result)))
-            return [cells[name] for name in DIFFERENCES.values()]
-
-        rows = []
-        for result in session.results:
-            n = f"{result.n}/{result.planned}" if result.n != result.planned else str(result.n)
-            rows.append((result.setting.slug, result.setting.label, n,
-                         _mean_std(result.accuracy_mean, result.accuracy_std),
-                         _mean_std(result.macro_f1_mean, result.macro_f1_std), *differences(result),
-                         describe_states(session.setting_states(result.setting.slug))))
-        if rows == self._rows and columns == self._shown_columns():
+    def show(self, rows: tuple[SweepRow, ...], difference_columns: tuple[str, ...] = ()) -> None:
+        columns = (*COLUMNS[:-1], *difference_columns, COLUMNS[-1])
+        if list(rows) == self._rows and columns == self._shown_columns():
             return
-        self._rows = rows
+        self._rows = list(rows)
         cursor = self.cursor_row
         self.clear(columns=columns != self._shown_columns())
         if not self.columns:
             for name in columns:
                 self.add_column(name, key=name)
-        for key, label, *figures, states in rows:
-            self.add_row(Text(label, style="bold"), *(Text(f, justify="right") for f in figures), states, key=key)
+        for row in rows:
+            self.add_row(Text(row.label, style="bold"), Text(row.n, justify="right"),
+                         Text(row.accuracy, justify="right"), Text(row.macro_f1, justify="right"),
+                         *(Text(cell, justify="right") for cell in row.differences), row.states,
+                         key=row.slug)
         if rows:
             self.move_cursor(row=min(cursor, len(rows) - 1))
 
@@ -72,40 +57,55 @@ class SweepTable(KeyedTable):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        session = self.app.sweep
-        target = session.run_target(event.row_key.value) if session is not None else None
-        if target is None:
-            self.app.notify("No run of that setting has started yet", severity="warning")
-            return
-        self.post_message(SelectRun(target, then="monitor"))
+        self.post_message(SweepSettingChosen(event.row_key.value))
+
+    def action_open_sweep_file(self) -> None:
+        self.post_message(SweepRequested())
+
+    def action_stop_sweep(self) -> None:
+        self.post_message(StopSweepRequested())
 
 
 class SweepPane(Vertical):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.view: SweepView | None = None
+
     def compose(self) -> ComposeResult:
         yield Static(NO_SWEEP, id="sweep-title")
         yield Static("", id="sweep-progress")
         yield SweepTable(id="sweep-table")
 
+    def on_mount(self) -> None:
+        self._show()
+        self.post_message(PaneMounted(self))
+
     @property
     def table(self) -> SweepTable:
         return self.query_one(SweepTable)
 
-    def focus_main(self) -> None:
+    def focus_main(self) -> bool:
+        """Focus the table; False before the pane is mounted."""
+        if not self.is_mounted:
+            return False
         self.table.focus()
+        return True
 
-    def show(self, session: SweepSession | None) -> None:
+    def show(self, view: SweepView | None) -> None:
+        """The sweep's table (None: no sweep yet)."""
+        self.view = view
+        if self.is_mounted:  # else on_mount shows it
+            self._show()
+
+    def _show(self) -> None:
         title = self.query_one("#sweep-title", Static)
         progress = self.query_one("#sweep-progress", Static)
-        if session is None:
+        view = self.view
+        if view is None:
             title.update(NO_SWEEP)
             progress.update("")
             self.table.clear()
             return
-        title.update(Text.assemble((f"Sweep {session.name}", "bold"),
-                                   (f"  {session.sweep.description}", "dim")))
-        states = session.counts()
-        where = f"runs folder {session.store.runs_dir}"
-        if session.results_paths is not None:
-            where = f"tables in {session.results_paths[0]} and .csv"
-        progress.update(f"{len(session.plan)} runs: {describe_states(states)}  ·  {where}")
-        self.table.show(session)
+        title.update(Text.assemble((f"Sweep {view.name}", "bold"), (f"  {view.description}", "dim")))
+        progress.update(view.progress)
+        self.table.show(view.rows, view.difference_columns)

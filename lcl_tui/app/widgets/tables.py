@@ -12,7 +12,7 @@ class KeyedTable(DataTable):
 
     def __init__(self, **kwargs):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._rows: list[tuple] = []
+        self._rows: list[object] = []
 
     def on_mount(self) -> None:
         for name in self.COLUMNS:

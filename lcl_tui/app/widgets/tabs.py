@@ -14,7 +14,7 @@ class AppTabs(TabbedContent):
     """
 
     def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
-        focused = self.app.focused
+        focused = self.screen.focused
         if focused is None or event.tab_pane not in focused.ancestors_with_self:
             # Textual calls each class's handler in turn; prevent_default skips the base one.
             event.stop()
