@@ -1,65 +1,79 @@
-"""Training throughput on the packaged MiniLM-L6, batch 32, in one run.
+"""Training throughput of our engine against a plain Hugging Face `Trainer`, on the packaged
+MiniLM-L6, in one sitting.
 
-Prints examples/s (all timed steps after warm-up; 40 steps are most of a 1500-row epoch) for our objectives, with the
-class-aware sampler as it was and grouped by length, and for a plain Hugging Face `Trainer` with run_classification.py-style defaults (padding to 128
-tokens, random batches) on the same movie-snippets-5 training rows.
+    .venv/bin/python benchmarks/bench_training.py [--steps 60] [--rows 3000] [--tasks trec-50,movie-snippets-5]
 
-    .venv/bin/python benchmarks/bench_training.py [--steps 40] [--device auto]
-
-Run it alone: two torch processes on the same cores slow each other badly.
+Same training rows (the first `--rows` of each task's training split), batch 32, lr 1e-4 and
+max length (the task's preset: 64 for movie-snippets-5, 48 for trec-50) on both sides.
+Examples/s are counted from the end of step 3 to the end of the last step, so model
+loading, tokenisation and evaluation stay out. Every figure is a ratio against the
+`Trainer` at its best (dynamic padding with `group_by_length`), measured minutes apart in
+the same process: run it alone, since two torch processes on the same cores slow each
+other badly.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-WARMUP_STEPS = 2
-TRAIN_ROWS = 1500
+SKIPPED_STEPS = 3
+BATCH = 32
+LR = 1e-4
+MAX_LENGTH = {"movie-snippets-5": 64, "trec-50": 48}
 
 
-def our_throughput(objective: str, weighting: str, sampler: str, steps: int, device: str, runs_dir: str) -> float:
+@dataclass
+class Figure:
+    label: str
+    examples_per_second: float
+    padded_tokens_per_example: float | None = None
+
+
+def rate(step_ends: list[float]) -> float:
+    """Examples/s from the end of step SKIPPED_STEPS to the end of the last step."""
+    timed = step_ends[SKIPPED_STEPS - 1:]
+    return BATCH * (len(timed) - 1) / (timed[-1] - timed[0])
+
+
+def ours(task: str, rows: int, steps: int, runs_dir: str, *, objective: str = "ce",
+         weighting: str = "shared", sampler: str = "length-grouped", precision: str = "no",
+         buckets: str = "auto") -> Figure:
     from lcl_tui.config import RunConfig, apply_overrides
     from lcl_tui.events import StepEvent
     from lcl_tui.training import train
 
     config = apply_overrides(RunConfig(), {
-        "name": f"bench-{objective}-{weighting}",
-        "data.dataset": "movie-snippets-5",
-        # A real epoch's worth of rows: length grouping needs a pool to group.
-        "data.max_train_examples": max(TRAIN_ROWS, 32 * (steps + 1)),
-        "data.max_eval_examples": 32,
-        "data.max_length": 64,
-        "model.weighting": weighting,
-        "loss.objective": objective,
-        "train.batch_size": 32,
-        "train.max_steps": steps,
-        "train.sampler": sampler,
-        "train.device": device,
-        "output.runs_dir": runs_dir,
-        "output.save_checkpoints": False,
+        "name": "bench", "data.dataset": task, "data.max_train_examples": rows,
+        "data.max_eval_examples": 32, "data.max_test_examples": 32,
+        "data.max_length": MAX_LENGTH[task], "model.pooling": "mean", "model.weighting": weighting,
+        "loss.objective": objective, "optim.lr": LR, "optim.head_lr": 2e-3,
+        "train.batch_size": BATCH, "train.max_steps": steps, "train.sampler": sampler,
+        "train.mixed_precision": precision, "train.length_buckets": buckets, "train.device": "cpu",
+        "output.runs_dir": runs_dir, "output.save_checkpoints": False,
     })
-    rates: list[float] = []
-    train(config, subscribers=[lambda e: isinstance(e, StepEvent) and rates.append(e.examples_per_second)])
-    # Examples over time for the timed steps (the harmonic mean of per-step rates): batches
-    # differ in length, so one epoch's worth of steps is the fair unit, not a median step.
-    return statistics.harmonic_mean(rates[WARMUP_STEPS:] or rates)
+    ends: list[float] = []
+    train(config, subscribers=[lambda e: isinstance(e, StepEvent) and ends.append(time.perf_counter())])
+    return Figure("", rate(ends))
 
 
-def hf_trainer_throughput(steps: int, device: str, output_dir: str) -> float:
-    """A plain `Trainer` as run_classification.py sets it up: pad to 128, random batches."""
+def hf_trainer(task: str, rows: int, steps: int, output_dir: str, *, padding: str,
+               group_by_length: bool, bf16: bool = False) -> Figure:
+    """A plain `Trainer`: `padding="max_length"` pads to 128 as run_classification.py does;
+    `"longest"` pads each batch to its longest (DataCollatorWithPadding)."""
     from datasets import Dataset
     from transformers import (
         AutoModelForSequenceClassification,
         AutoTokenizer,
+        DataCollatorWithPadding,
         Trainer,
         TrainerCallback,
         TrainingArguments,
@@ -69,39 +83,102 @@ def hf_trainer_throughput(steps: int, device: str, output_dir: str) -> float:
     from lcl_tui.data import load_splits
     from lcl_tui.models import resolve_model_path
 
-    splits = load_splits(DataConfig(dataset="movie-snippets-5", max_train_examples=32 * (steps + 1)))
+    splits = load_splits(DataConfig(dataset=task, max_train_examples=rows))
     path = resolve_model_path("packaged:all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=splits.num_labels)
-    dataset = Dataset.from_dict({"text": splits.train.texts, "label": splits.train.labels})
-    dataset = dataset.map(lambda rows: tokenizer(rows["text"], padding="max_length", max_length=128,
-                                                 truncation=True), batched=True)
+    max_length = 128 if padding == "max_length" else MAX_LENGTH[task]
+    dataset = Dataset.from_dict({"text": splits.train.texts, "label": splits.train.labels}).map(
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=max_length,
+                                padding="max_length" if padding == "max_length" else False),
+        batched=True, remove_columns=["text"])
+    tokens: list[int] = []
 
-    class StepTimer(TrainerCallback):
-        def __init__(self):
-            self.times: list[float] = []
-
-        def on_step_begin(self, args, state, control, **kwargs):
-            self.started = time.perf_counter()
+    class StepClock(TrainerCallback):
+        ends: list[float] = []
 
         def on_step_end(self, args, state, control, **kwargs):
-            self.times.append(time.perf_counter() - self.started)
+            StepClock.ends.append(time.perf_counter())
 
-    timer = StepTimer()
+    def collate(features):
+        batch = DataCollatorWithPadding(tokenizer)(features)
+        tokens.append(int(batch["input_ids"].numel()))
+        return batch
+
     arguments = TrainingArguments(
-        output_dir=output_dir, per_device_train_batch_size=32, learning_rate=2e-5, max_steps=steps,
-        logging_strategy="no", save_strategy="no", report_to=[], use_cpu=device == "cpu",
+        output_dir=output_dir, per_device_train_batch_size=BATCH, learning_rate=LR, max_steps=steps,
+        logging_strategy="no", save_strategy="no", report_to=[], use_cpu=True, bf16=bf16,
         dataloader_num_workers=0, disable_tqdm=True,
+        train_sampling_strategy="group_by_length" if group_by_length else "random",
     )
-    Trainer(model=model, args=arguments, train_dataset=dataset, callbacks=[timer]).train()
-    timed = timer.times[WARMUP_STEPS:] or timer.times
-    return 32 / statistics.median(timed)
+    StepClock.ends = []
+    Trainer(model=model, args=arguments, train_dataset=dataset, data_collator=collate,
+            callbacks=[StepClock()]).train()
+    return Figure("", rate(StepClock.ends), sum(tokens) / (BATCH * len(tokens)))
+
+
+def bench_task(task: str, rows: int, steps: int, scratch: str) -> list[Figure]:
+    def run(label: str, make) -> Figure:
+        figure = make()
+        figure.label = label
+        padded = (f"  ({figure.padded_tokens_per_example:.0f} padded tokens/ex)"
+                  if figure.padded_tokens_per_example else "")
+        print(f"  {label:<58} {figure.examples_per_second:7.1f} examples/s{padded}", flush=True)
+        return figure
+
+    print(f"{task}: {rows} rows, batch {BATCH}, lr {LR}, max length {MAX_LENGTH[task]}, {steps} steps")
+    hf = dict(task=task, rows=rows, steps=steps, output_dir=scratch)
+    mine = dict(task=task, rows=rows, steps=steps, runs_dir=scratch)
+    return [
+        run("HF Trainer, padded to 128 (run_classification defaults)",
+            lambda: hf_trainer(**hf, padding="max_length", group_by_length=False)),
+        run("HF Trainer, dynamic padding", lambda: hf_trainer(**hf, padding="longest", group_by_length=False)),
+        run("HF Trainer, dynamic padding + group_by_length (its best)",
+            lambda: hf_trainer(**hf, padding="longest", group_by_length=True)),
+        run("HF Trainer, its best + bf16", lambda: hf_trainer(**hf, padding="longest", group_by_length=True, bf16=True)),
+        run("lcl-tui ce, length-grouped, fp32", lambda: ours(**mine)),
+        run("lcl-tui ce, length-grouped, bf16", lambda: ours(**mine, precision="bf16")),
+        run("lcl-tui ce, class-aware, fp32", lambda: ours(**mine, sampler="class-aware")),
+        run("lcl-tui lcl shared, class-aware, fp32", lambda: ours(**mine, objective="lcl", sampler="class-aware")),
+        run("lcl-tui lcl shared, class-aware, no length buckets, fp32",
+            lambda: ours(**mine, objective="lcl", sampler="class-aware", buckets="off")),
+        run("lcl-tui lcl shared, class-aware, bf16",
+            lambda: ours(**mine, objective="lcl", sampler="class-aware", precision="bf16")),
+        run("lcl-tui lcl separate, class-aware, fp32",
+            lambda: ours(**mine, objective="lcl", weighting="separate", sampler="class-aware")),
+        run("lcl-tui scl, class-aware, fp32", lambda: ours(**mine, objective="scl", sampler="class-aware")),
+    ]
+
+
+def print_ratios(task: str, figures: list[Figure]) -> None:
+    by = {f.label: f.examples_per_second for f in figures}
+    best = by["HF Trainer, dynamic padding + group_by_length (its best)"]
+    defaults = by["HF Trainer, padded to 128 (run_classification defaults)"]
+    ce = by["lcl-tui ce, length-grouped, fp32"]
+    ce_class_aware = by["lcl-tui ce, class-aware, fp32"]
+    lines = [
+        ("ce fp32 / Trainer at its best (target >= 1.1)", ce / best),
+        ("ce bf16 / Trainer at its best", by["lcl-tui ce, length-grouped, bf16"] / best),
+        ("ce bf16 / Trainer at its best + bf16", by["lcl-tui ce, length-grouped, bf16"] / by["HF Trainer, its best + bf16"]),
+        ("ce fp32 / Trainer padded to 128 (target >= 5)", ce / defaults),
+        ("lcl shared step time / ce step, both class-aware (target <= 1.15)",
+         ce_class_aware / by["lcl-tui lcl shared, class-aware, fp32"]),
+        ("lcl shared step time / ce length-grouped step", ce / by["lcl-tui lcl shared, class-aware, fp32"]),
+        ("lcl separate step time / ce step, both class-aware (target <= 2.1)",
+         ce_class_aware / by["lcl-tui lcl separate, class-aware, fp32"]),
+        ("length buckets: lcl shared with / without",
+         by["lcl-tui lcl shared, class-aware, fp32"] / by["lcl-tui lcl shared, class-aware, no length buckets, fp32"]),
+    ]
+    print(f"{task} ratios:")
+    for label, value in lines:
+        print(f"  {label:<70} {value:5.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--rows", type=int, default=3000)
+    parser.add_argument("--tasks", default="movie-snippets-5,trec-50")
     args = parser.parse_args()
 
     from lcl_tui.quiet import quiet_libraries
@@ -109,27 +186,11 @@ def main() -> None:
     quiet_libraries()
     import torch
 
-    device = args.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    print(f"training throughput, packaged MiniLM-L6, batch 32, {args.steps} steps, device {device}, "
-          f"{torch.get_num_threads()} threads")
-    rows = []
+    print(f"training throughput, packaged MiniLM-L6, CPU, {torch.get_num_threads()} threads")
     with tempfile.TemporaryDirectory() as scratch:
-        for label, objective, weighting, sampler in [
-            ("ce", "ce", "shared", "length-grouped"),
-            ("scl (joint)", "scl", "shared", "class-aware"),
-            ("scl (joint)", "scl", "shared", "class-aware-grouped"),
-            ("lcl (shared)", "lcl", "shared", "class-aware"),
-            ("lcl (shared)", "lcl", "shared", "class-aware-grouped"),
-            ("lcl (separate)", "lcl", "separate", "class-aware-grouped"),
-        ]:
-            rate = our_throughput(objective, weighting, sampler, args.steps, device, scratch)
-            rows.append((f"lcl-tui {label}, {sampler}", rate))
-            print(f"  {rows[-1][0]:<52} {rate:8.1f} examples/s", flush=True)
-        rate = hf_trainer_throughput(args.steps, device, scratch)
-        rows.append(("HF Trainer ce, pad to 128 (run_classification)", rate))
-        print(f"  {rows[-1][0]:<52} {rate:8.1f} examples/s", flush=True)
+        results = {task: bench_task(task, args.rows, args.steps, scratch) for task in args.tasks.split(",")}
+    for task, figures in results.items():
+        print_ratios(task, figures)
 
 
 if __name__ == "__main__":

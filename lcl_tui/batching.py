@@ -7,6 +7,7 @@ of a contrastive loss has positives.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,9 @@ class EncodedTexts:
     @property
     def lengths(self) -> list[int]:
         return [len(ids) for ids in self.input_ids]
+
+    def lengths_of(self, rows: Sequence[int]) -> list[int]:
+        return [len(self.input_ids[row]) for row in rows]
 
 
 def encode_texts(tokenizer: Any, texts: Sequence[str], labels: Sequence[int], max_length: int) -> EncodedTexts:
@@ -229,3 +233,30 @@ def sequential_batches(encoded: EncodedTexts, batch_size: int) -> Iterator[list[
     order = sorted(range(len(encoded)), key=lambda i: encoded.lengths[i])
     for start in range(0, len(order), batch_size):
         yield order[start:start + batch_size]
+
+
+def length_buckets(lengths: Sequence[int], bucket_cost: int) -> list[list[int]]:
+    """Positions 0..n-1 of one batch, cut into runs of like length that cost the least.
+
+    Each bucket is padded only to its own longest text, so a batch of mixed lengths (as a
+    class-aware batch is) computes far fewer padded tokens. A bucket costs its rows times
+    its longest length, plus `bucket_cost` tokens' worth of fixed cost per encoder call; the
+    cheapest cut of the length-sorted rows is found exactly (O(n^2) for n rows).
+    """
+    order = sorted(range(len(lengths)), key=lambda position: lengths[position])
+    sorted_lengths = [lengths[position] for position in order]
+    n = len(order)
+    cheapest = [0.0] + [math.inf] * n  # cheapest[j]: the best cost of the j shortest rows
+    cut = [0] * (n + 1)
+    for end in range(1, n + 1):
+        longest = sorted_lengths[end - 1]
+        for start in range(end):
+            cost = cheapest[start] + (end - start) * longest + bucket_cost
+            if cost < cheapest[end]:
+                cheapest[end], cut[end] = cost, start
+    buckets: list[list[int]] = []
+    end = n
+    while end > 0:
+        buckets.append(order[cut[end]:end])
+        end = cut[end]
+    return buckets[::-1]

@@ -44,21 +44,24 @@ class ClassifierStage:
                     return
                 began = time.perf_counter()
                 index = order[start:start + train.batch_size].to(trainer.placement.device)
-                loss = torch.nn.functional.cross_entropy(head(features[index]).float(), labels[index])
+                logits = head(features[index]).float()
+                loss = torch.nn.functional.cross_entropy(logits, labels[index])
                 loss.backward()
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 lr = scheduler.get_last_lr()[0]
                 scheduler.step()
-                self.publish_step(float(loss.detach()), lr, epoch + start / len(order),
+                correct = (logits.detach().argmax(dim=-1) == labels[index]).sum()
+                loss_value, correct_count = torch.stack([loss.detach(), correct.float()]).tolist()
+                self.publish_step(loss_value, correct_count / len(index), lr, epoch + start / len(order),
                                   len(index) / max(time.perf_counter() - began, 1e-9))
             trainer.evaluate_and_checkpoint(float(epoch + 1))
 
-    def publish_step(self, loss: float, lr: float, epoch: float, rate: float) -> None:
+    def publish_step(self, loss: float, accuracy: float, lr: float, epoch: float, rate: float) -> None:
         trainer = self.trainer
         trainer.step += 1
         trainer.publish(StepEvent(
             step=trainer.step, total_steps=trainer.total_steps, epoch=epoch, loss=loss,
             components={"ce": loss}, lr=lr, examples_per_second=rate,
-            elapsed_seconds=time.time() - trainer.started_at, stage="classifier",
+            elapsed_seconds=time.time() - trainer.started_at, stage="classifier", accuracy=accuracy,
         ))

@@ -26,6 +26,7 @@ ARCHITECTURES = ("transformer", "rnn", "gru")
 SAMPLERS = ("random", "length-grouped", "class-aware", "class-aware-grouped")
 VIEWS = ("none", "dropout")
 PRECISIONS = ("auto", "no", "fp16", "bf16")
+LENGTH_BUCKETS = ("auto", "on", "off")
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 # Run names become folder names: no separators, no `..`, nothing hidden.
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -109,6 +110,10 @@ class TrainConfig:
     seed: int = 42
     device: str = "auto"
     mixed_precision: str = "auto"
+    # Run each training batch through the encoder as a few sub-batches of like-length texts,
+    # each padded only to its own longest (same batch, same loss, less padding): `auto` does
+    # it where padding costs time (CPU), `on` and `off` force it.
+    length_buckets: str = "auto"
     # Stop after this many evaluations without a better validation accuracy.
     patience: int | None = None
 
@@ -327,6 +332,7 @@ def validate(config: RunConfig) -> None:
     _check(t.device == "auto" or t.device.split(":")[0] in ("cpu", "cuda", "mps"), "train.device",
            "must be auto, cpu, cuda, cuda:N or mps", t.device)
     _check_choice("train.mixed_precision", t.mixed_precision, PRECISIONS)
+    _check_choice("train.length_buckets", t.length_buckets, LENGTH_BUCKETS)
     if config.output.run_name is not None:
         check_run_name(config.output.run_name, key="output.run_name")
 

@@ -50,6 +50,9 @@ class StepEvent(Event):
     examples_per_second: float
     elapsed_seconds: float
     stage: str = "train"
+    # The share of this step's training examples the classifier got right, from the logits
+    # the step computed anyway (None where no classifier trains: SCL's contrastive stage).
+    accuracy: float | None = None
 
 
 @dataclass

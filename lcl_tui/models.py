@@ -9,6 +9,7 @@ encoder with its own head (`separate`, as the original).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,15 @@ class TransformerBackbone(nn.Module):
         return pool(hidden, batch["attention_mask"], batch.get("special_tokens_mask"), self.pooling)
 
 
+Batch = dict[str, torch.Tensor]
+
+
+def _pooled(backbone: nn.Module, buckets: list[Batch]) -> torch.Tensor:
+    if len(buckets) == 1:
+        return backbone(buckets[0])
+    return torch.cat([backbone(bucket) for bucket in buckets])
+
+
 @dataclass
 class ModelOutput:
     logits: torch.Tensor
@@ -165,13 +175,16 @@ class TextClassifier(nn.Module):
             source = self.weighting_backbone or backbone
             self.weighting_head = ClassifierHead(source.hidden_size, num_labels, dropout)
 
-    def forward(self, batch: dict[str, torch.Tensor], with_weights: bool = True) -> ModelOutput:
-        pooled = self.backbone(batch)
+    def forward(self, batch: Batch | Sequence[Batch], with_weights: bool = True) -> ModelOutput:
+        """One batch, or one batch given as length buckets (see `batching.length_buckets`):
+        the encoder runs on each bucket, the heads and losses on all of them together."""
+        buckets = [batch] if isinstance(batch, dict) else list(batch)
+        pooled = _pooled(self.backbone, buckets)
         logits = self.classifier(pooled)
         features = F.normalize(pooled.float(), dim=-1)
         weight_logits = None
         if with_weights and self.weighting_head is not None:
-            source = self.weighting_backbone(batch) if self.weighting_backbone is not None else pooled
+            source = _pooled(self.weighting_backbone, buckets) if self.weighting_backbone is not None else pooled
             weight_logits = self.weighting_head(source)
         return ModelOutput(logits=logits, features=features, weight_logits=weight_logits)
 

@@ -32,9 +32,17 @@ def test_each_objective_learns_the_synthetic_task(tiny, objective, weighting):
     if objective == "scl-two-stage":
         assert {e.stage for e in steps} == {"contrastive", "classifier"}
         assert set(steps[0].components) == {"contrastive"}
+        # No classifier trains in the contrastive stage, so it has no training accuracy.
+        assert all(e.accuracy is None for e in steps if e.stage == "contrastive")
+        steps = [e for e in steps if e.stage == "classifier"]
     else:
         assert set(steps[-1].components) == expected[objective]
-    assert [e.step for e in steps] == list(range(1, len(steps) + 1))
+    assert [e.step for e in steps] == list(range(steps[0].step, steps[0].step + len(steps)))
+    # Every step reports its batch's training accuracy, and the model learns as it goes.
+    accuracies = [e.accuracy for e in steps]
+    assert all(a is not None and 0.0 <= a <= 1.0 for a in accuracies)
+    quarter = max(1, len(accuracies) // 4)
+    assert sum(accuracies[-quarter:]) / quarter > sum(accuracies[:quarter]) / quarter
 
 
 def test_events_and_run_folder(tiny):
