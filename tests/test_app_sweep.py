@@ -74,9 +74,10 @@ async def test_a_sweep_with_a_baseline_shows_the_differences_from_it(tmp_path):
     trainer = ScoringTrainer(steps=3)  # the seed decides the score: lcl ties ce on every seed
     app = build_app(tmp_path, trainer, sweep_file=write_sweep(tmp_path, extra='baseline = "ce"\n'))
     async with app.run_test(size=(160, 36)) as pilot:
-        await wait_until(pilot, lambda: app.sweep is not None and app.sweep.results_paths is not None,
+        await wait_until(pilot, lambda: app.session.sweep is not None
+                                        and app.session.sweep.results_paths is not None,
                          timeout=60)
-        table = app.query_one(SweepTable)
+        table = app.main_screen.sweep_pane.table
         assert [str(c.label) for c in table.columns.values()] == [
             "setting", "n", "test acc %", "macro-F1 %", "Δ acc (seeds)", "Δ acc (bootstrap)",
             "Δ F1 (seeds)", "Δ F1 (bootstrap)", "runs"]
@@ -85,7 +86,7 @@ async def test_a_sweep_with_a_baseline_shows_the_differences_from_it(tmp_path):
         # The fake trainer stores no test predictions: the seed interval only.
         assert rows["lcl"][4:8] == ["+0.0 [+0.0, +0.0]", "n/a (no stored test predictions)"] * 2
         assert rows["lcl"][8] == "2 completed"
-        assert "Δ accuracy, seeds" in app.sweep.results_paths[0].read_text()
+        assert "Δ accuracy, seeds" in app.session.sweep.results_paths[0].read_text()
 
 
 async def test_rerunning_a_sweep_skips_its_finished_runs_and_redoes_a_failed_one(tmp_path):
