@@ -120,7 +120,8 @@ def out_of_memory_in(monkeypatch, *, training_mode: bool, after: int = 0) -> Non
         if self.training == training_mode:
             calls["n"] += 1
             if calls["n"] > after:
-                rows = batch["input_ids"].shape[0]
+                buckets = [batch] if isinstance(batch, dict) else batch  # a batch as length buckets
+                rows = sum(bucket["input_ids"].shape[0] for bucket in buckets)
                 raise torch.OutOfMemoryError(f"CUDA out of memory. Tried to allocate 2.00 GiB ({rows} rows)")
         return real(self, batch, with_weights)
 
