@@ -25,6 +25,7 @@ import torch
 
 from lcl_tui.batching import EncodedTexts, collate, encode_texts, epoch_batches, sequential_batches
 from lcl_tui.config import RunConfig
+from lcl_tui.diagnosis import non_finite_message
 from lcl_tui.errors import ConfigError, UserError
 from lcl_tui.events import (
     CheckpointSaved,
@@ -44,6 +45,7 @@ from lcl_tui.models import (
     save_checkpoint,
 )
 from lcl_tui.objectives import objective_loss
+from lcl_tui.resources import check_device, fit_to_resources
 from lcl_tui.runstore import Run, RunStore
 from lcl_tui.training_state import (
     LoopPosition,
@@ -215,6 +217,11 @@ class Trainer:
             self.model.to(self.device)
             self.check_max_length()
         max_length = config.data.max_length
+        # Resources checked before they are spent (lcl_tui/resources.py): may clamp train.batch_size.
+        self.config = config = fit_to_resources(
+            config, model=self.model, device=self.device, train_size=len(self.splits.train),
+            eval_size=max(len(self.splits.validation) or len(self.splits.train), len(self.splits.test)),
+            mixed_precision=self.amp_dtype is not None)
         self.train_data = encode_texts(self.tokenizer, self.splits.train.texts, self.splits.train.labels, max_length)
         self.validation_data = encode_texts(self.tokenizer, self.splits.validation.texts,
                                             self.splits.validation.labels, max_length)
@@ -343,10 +350,7 @@ class Trainer:
                         ) from None
                     value = float(loss.detach())
                     if not math.isfinite(value):
-                        raise TrainingFault(
-                            f"the loss became {value} at step {self.step + 1}; lower optim.lr, raise "
-                            "loss.temperature, or set train.mixed_precision=no"
-                        )
+                        raise TrainingFault(non_finite_message("loss", value, self.step + 1, config, self.amp_dtype))
                     total_loss += value / len(group)
                     for name, part in parts.items():
                         totals[name] = totals.get(name, 0.0) + float(part.detach()) / len(group)
@@ -357,10 +361,8 @@ class Trainer:
                 )
                 # A finite loss can still have a NaN gradient; fp16's scaler skips such steps itself.
                 if not scaler.is_enabled() and not math.isfinite(float(norm)):
-                    raise TrainingFault(
-                        f"the gradients became {float(norm)} at step {self.step + 1}; lower optim.lr, "
-                        "set optim.grad_clip, or set train.mixed_precision=no"
-                    )
+                    raise TrainingFault(non_finite_message("gradients", float(norm), self.step + 1, config,
+                                                           self.amp_dtype))
                 scaler.step(optimizer)
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
@@ -590,6 +592,7 @@ class Trainer:
 def train(config: RunConfig, *, store: RunStore | None = None, stop: threading.Event | None = None,
           subscribers: Sequence[Subscriber] = (), run: Run | None = None) -> TrainResult:
     """Train one run to the end (or to its stop signal). See the module docstring."""
+    check_device(config.train.device)
     trainer = Trainer(config, store=store, stop=stop, subscribers=subscribers, run=run)
     try:
         return trainer.run()
@@ -598,3 +601,6 @@ def train(config: RunConfig, *, store: RunStore | None = None, stop: threading.E
         if trainer.run_folder is not None:
             trainer.run_folder.write_status("failed", error=str(error))
         raise
+    finally:
+        if trainer.run_folder is not None and run is None:
+            trainer.run_folder.release_writer()  # the lock its create_run took
