@@ -319,10 +319,12 @@ def validate(config: RunConfig) -> None:
     _check(o.head_lr is None or o.head_lr > 0, "optim.head_lr", "must be > 0 or unset", o.head_lr)
     _check(o.stage2_lr > 0, "optim.stage2_lr", "must be > 0", o.stage2_lr)
     _check(o.weight_decay >= 0, "optim.weight_decay", "must be >= 0", o.weight_decay)
-    # AdamW shrinks each weight by lr x weight_decay a step: at 1 or more it flips them.
-    top_lr = max(o.lr, o.head_lr or 0.0, o.stage2_lr)
-    _check(o.weight_decay * top_lr < 1, "optim.weight_decay",
-           f"times the largest learning rate ({top_lr:g}) must be < 1", o.weight_decay)
+    # AdamW shrinks each weight by lr x weight_decay a step: at 1 or more it flips their signs.
+    top_key, top_lr = max((("optim.lr", o.lr), ("optim.head_lr", o.head_lr or 0.0),
+                           ("optim.stage2_lr", o.stage2_lr)), key=lambda pair: pair[1])
+    if o.weight_decay * top_lr >= 1:
+        raise ConfigError(f"optim.weight_decay x {top_key} must be < 1, or AdamW flips the weights' signs "
+                          f"every step (got {o.weight_decay:g} x {top_lr:g}); lower one of them")
     _check(0 <= o.warmup_ratio < 1, "optim.warmup_ratio", "must be in [0, 1)", o.warmup_ratio)
     _check(o.grad_clip >= 0, "optim.grad_clip", "must be >= 0 (0 turns clipping off)", o.grad_clip)
     _check(1 <= t.epochs <= MAX_EPOCHS, "train.epochs", f"must be in [1, {MAX_EPOCHS}]", t.epochs)

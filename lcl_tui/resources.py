@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lcl_tui.config import RunConfig
-from lcl_tui.errors import ConfigError
+from lcl_tui.errors import ConfigError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +48,25 @@ CUDA_DEVICE = re.compile(r"cuda(?::(\d+))?")
 
 
 def check_device(requested: str) -> None:
-    """`train.device` must name a device this machine has (the config checks its spelling)."""
+    """`train.device` must name a device this machine has (the config checks its spelling).
+
+    A UserError, not a ConfigError: the same config is right on another machine."""
     import torch
 
     match = CUDA_DEVICE.fullmatch(requested)
     if match is not None:
         if not torch.cuda.is_available():
-            raise ConfigError(f"train.device={requested} but CUDA is not available here; use "
+            raise UserError(f"train.device={requested} but CUDA is not available here; use "
                               "train.device=auto or cpu")
         count = torch.cuda.device_count()
         if match.group(1) is not None and int(match.group(1)) >= count:
             have = ", ".join(f"cuda:{i}" for i in range(count))
-            raise ConfigError(f"train.device={requested} but this machine has {count} CUDA device(s) "
+            raise UserError(f"train.device={requested} but this machine has {count} CUDA device(s) "
                               f"({have}); set train.device to one of them")
     elif requested == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise ConfigError(f"train.device={requested} but MPS is not available here; use "
+            raise UserError(f"train.device={requested} but MPS is not available here; use "
                               "train.device=auto or cpu")
 
 

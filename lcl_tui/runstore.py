@@ -163,7 +163,7 @@ class Run:
         atomic_write_json(self.split_path, splits.to_dict())
 
     def load_split(self):
-        from lcl_tui.data import DatasetSplits
+        from lcl_tui.data import splits_from_saved
 
         try:
             raw = json.loads(self.split_path.read_text(encoding="utf-8"))
@@ -173,7 +173,9 @@ class Run:
         except (OSError, ValueError):
             raise DataError(f"the saved data split of run {self.run_id} is damaged; start a new run "
                             "to make a fresh split") from None
-        return DatasetSplits.from_dict(raw)
+        if isinstance(raw, dict) and "source" in raw:  # rows, not texts: the config says how to read them
+            return splits_from_saved(raw, self.load_config().data, f"run {self.run_id}")
+        return splits_from_saved(raw, None, f"run {self.run_id}")
 
     # --- status --------------------------------------------------------------------------
     def write_status(self, status: str, error: str | None = None) -> None:
