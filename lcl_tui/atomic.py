@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,22 @@ def _new_temporary(path: Path) -> Path:
         os.close(fd)
         return tmp
     raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def match_open_modes(folder: Path) -> None:
+    """Give every file under `folder` the mode `open()` gives a new file now (0666 less the
+    umask), and every folder `mkdir`'s: some writers (safetensors) make their files 0600."""
+    folder = Path(folder)
+    probe = _new_temporary(folder / "mode-probe")  # made as open() makes files: the umask applies
+    try:
+        file_mode = stat.S_IMODE(probe.stat().st_mode)
+    finally:
+        probe.unlink()
+    folder_mode = file_mode | ((file_mode & 0o444) >> 2)  # x wherever r, as mkdir's 0777 gives
+    for path in [folder, *folder.rglob("*")]:
+        wanted = folder_mode if path.is_dir() else file_mode
+        if not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) != wanted:
+            os.chmod(path, wanted)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

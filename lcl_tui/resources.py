@@ -136,8 +136,8 @@ def available_bytes(device) -> int | None:
     return None  # not Linux: nothing to check against
 
 
-def _gib(value: float) -> str:
-    return f"{value / 2**30:.1f} GiB"
+def _size(value: float) -> str:
+    return f"{value / 2**30:.1f} GiB" if value >= 2**30 else f"{value / 2**20:.1f} MiB"
 
 
 # --- the check ----------------------------------------------------------------------------------
@@ -178,14 +178,14 @@ def fit_to_resources(config: RunConfig, *, model, device, train_size: int, eval_
                    "batch) or lower data.max_length" if fits >= 1 else
                    "the model alone does not fit: use a smaller model.name or another train.device")
             raise ConfigError(
-                f"train.batch_size={train.batch_size} needs about {_gib(need)} per training step at "
-                f"data.max_length={length} (estimate), more than the {_gib(budget)} available on {device}; {fix}")
+                f"train.batch_size={train.batch_size} needs about {_size(need)} per training step at "
+                f"data.max_length={length} (estimate), more than the {_size(budget)} available on {device}; {fix}")
         eval_batch = min(train.eval_batch_size, max(eval_size, 1))
         need = evaluation_bytes(shape, eval_batch * length, mixed_precision)
         if need > budget:
             per_example = max(1, evaluation_bytes(shape, length, mixed_precision))
             raise ConfigError(
-                f"train.eval_batch_size={train.eval_batch_size} needs about {_gib(need)} to evaluate at "
-                f"data.max_length={length} (estimate), more than the {_gib(budget)} available on {device}; "
+                f"train.eval_batch_size={train.eval_batch_size} needs about {_size(need)} to evaluate at "
+                f"data.max_length={length} (estimate), more than the {_size(budget)} available on {device}; "
                 f"set train.eval_batch_size <= {max(1, budget // per_example)}")
     return config if train is config.train else dataclasses.replace(config, train=train)

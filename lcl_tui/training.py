@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from lcl_tui.atomic import match_open_modes
 from lcl_tui.batching import EncodedTexts, collate, encode_texts, epoch_batches, sequential_batches
 from lcl_tui.config import RunConfig
 from lcl_tui.diagnosis import non_finite_message
@@ -511,6 +512,7 @@ class Trainer:
                 best_accuracy=self.best_accuracy, best_step=self.best_step,
                 evals_without_improvement=self.evals_without_improvement,
             ))), encoding="utf-8")
+        match_open_modes(temporary)  # one file mode in a run folder (safetensors writes 0600)
         # A directory rename is atomic: a checkpoint folder is complete or absent.
         os.replace(temporary, final)
         if best:
