@@ -38,6 +38,10 @@ MAX_STEPS = 10_000_000
 MAX_EPOCHS = 1000
 # The RNN/GRU baselines' widths: far past any baseline, short of filling memory at build time.
 MAX_RNN_WIDTH = 4096
+# Keys that may name a file or folder, and the longest names file systems take (NAME_MAX,
+# PATH_MAX on Linux): past them every look-up fails with "File name too long".
+PATH_KEYS = ("data.dataset", "model.name", "model.weighting_model", "output.runs_dir")
+MAX_NAME_BYTES, MAX_PATH_BYTES = 255, 4096
 
 
 @dataclass
@@ -290,6 +294,16 @@ def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
     _check(value in choices, key, f"must be one of {', '.join(choices)}", value)
 
 
+def _check_path_length(key: str, value: str | None) -> None:
+    if value is None:
+        return
+    encoded = value.encode("utf-8", "surrogateescape")
+    longest = max((len(part) for part in encoded.split(b"/")), default=0)
+    _check(longest <= MAX_NAME_BYTES and len(encoded) <= MAX_PATH_BYTES, key,
+           f"is too long for a file name (at most {MAX_NAME_BYTES} bytes a name, {MAX_PATH_BYTES} in all)",
+           value if len(value) <= 60 else f"{value[:57]}...")
+
+
 def validate(config: RunConfig) -> None:
     """Range checks that the types alone do not give; each error names its key."""
     d, m, lo, o, t = config.data, config.model, config.loss, config.optim, config.train
@@ -303,6 +317,8 @@ def validate(config: RunConfig) -> None:
         _check(value is None or value >= 1, key, "must be >= 1 or unset", value)
     _check(2 <= d.max_length <= 8192, "data.max_length", "must be in [2, 8192]", d.max_length)
     _check(bool(m.name.strip()), "model.name", "must name a model", m.name)
+    for key, value in zip(PATH_KEYS, (d.dataset, m.name, m.weighting_model, config.output.runs_dir)):
+        _check_path_length(key, value)
     _check_choice("model.architecture", m.architecture, ARCHITECTURES)
     _check_choice("model.pooling", m.pooling, POOLINGS)
     _check_choice("model.weighting", m.weighting, WEIGHTINGS)
