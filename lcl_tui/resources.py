@@ -153,9 +153,10 @@ def fit_to_resources(config: RunConfig, *, model, device, train_size: int, eval_
     for, and a preset's batch size keeps working on a small dataset.
     """
     train = config.train
-    if train_size >= 1 and train.batch_size > train_size:
-        log.warning("train.batch_size=%d is more than the %d training examples; using %d (one batch "
-                    "per epoch)", train.batch_size, train_size, train_size)
+    asked = f"train.batch_size={train.batch_size}"
+    clamped = train_size >= 1 and train.batch_size > train_size
+    if clamped:
+        asked += f" (the whole training set: {train_size})"
         train = dataclasses.replace(train, batch_size=train_size,
                                     examples_per_class=min(train.examples_per_class, train_size))
     steps_per_epoch = max(1, math.ceil(math.ceil(train_size / train.batch_size) / train.grad_accumulation))
@@ -178,7 +179,7 @@ def fit_to_resources(config: RunConfig, *, model, device, train_size: int, eval_
                    "batch) or lower data.max_length" if fits >= 1 else
                    "the model alone does not fit: use a smaller model.name or another train.device")
             raise ConfigError(
-                f"train.batch_size={train.batch_size} needs about {_size(need)} per training step at "
+                f"{asked} needs about {_size(need)} per training step at "
                 f"data.max_length={length} (estimate), more than the {_size(budget)} available on {device}; {fix}")
         eval_batch = min(train.eval_batch_size, max(eval_size, 1))
         need = evaluation_bytes(shape, eval_batch * length, mixed_precision)
@@ -188,4 +189,7 @@ def fit_to_resources(config: RunConfig, *, model, device, train_size: int, eval_
                 f"train.eval_batch_size={train.eval_batch_size} needs about {_size(need)} to evaluate at "
                 f"data.max_length={length} (estimate), more than the {_size(budget)} available on {device}; "
                 f"set train.eval_batch_size <= {max(1, budget // per_example)}")
+    if clamped:  # said only once the config is accepted: a refusal stays one line
+        log.warning("train.batch_size=%d is more than the %d training examples; using %d (one batch "
+                    "per epoch)", config.train.batch_size, train_size, train_size)
     return config if train is config.train else dataclasses.replace(config, train=train)

@@ -166,12 +166,12 @@ def test_a_huge_line_is_cut_at_load_with_a_count(tmp_path, caplog):
 
 
 @pytest.mark.parametrize("suffix, cell, shown", [
-    (".jsonl", {"a": 1}, "a dict ({'a': 1})"),
-    (".jsonl", ["two", "words"], "a list (['two', 'words'])"),
+    (".jsonl", {"a": 1}, "a value of type dict ({'a': 1})"),
+    (".jsonl", ["two", "words"], "a value of type list (['two', 'words'])"),
     (".jsonl", 5, "a number (5)"),
     (".jsonl", 2.5, "a number (2.5)"),
     (".jsonl", True, "a number (True)"),
-    (".parquet", ["a", "list"], "a ndarray"),
+    (".parquet", ["a", "list"], "a value of type ndarray"),
     (".parquet", 7, "a number"),
 ])
 def test_a_text_cell_that_is_not_a_string_is_an_error_naming_the_column_and_row(tmp_path, suffix, cell, shown):

@@ -218,7 +218,7 @@ def _text(value: Any, row: int, where: str, column: str) -> str:
                                               "an id or a score?), or write the texts as strings")
     else:
         shown = repr(value)
-        what = f"a {type(value).__name__} ({shown[:40]}{'...' if len(shown) > 40 else ''})"
+        what = f"a value of type {type(value).__name__} ({shown[:40]}{'...' if len(shown) > 40 else ''})"
         fix = "give one string per cell (join or pick the part to classify first)"
     raise DataError(f"{where} row {row} has {what} in text column '{column}', not text; {fix}")
 
