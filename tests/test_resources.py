@@ -191,3 +191,18 @@ def test_a_tiny_temperature_run_that_goes_nan_names_the_temperature(tiny, monkey
     result = train(tiny(loss__temperature=0.01, optim__lr=1e-4, loss__objective="scl"))
     assert result.status == "failed"
     assert result.error.startswith("the loss became nan at step 2; likely cause loss.temperature: ")
+
+
+# --- what the property test (test_config_property.py) found ----------------------------------------------
+
+
+def test_a_name_too_long_for_the_file_system_is_one_line():
+    for key in ("data.dataset", "model.name", "output.runs_dir"):
+        with pytest.raises(ConfigError, match=f"^{key} is too long for a file name"):
+            apply_overrides(RunConfig(), {key: "a" * 300})
+    assert apply_overrides(RunConfig(), {"data.dataset": "a" * 255}).data.dataset == "a" * 255
+
+
+def test_no_validation_split_trains(tiny):
+    result = train(tiny(data__validation_fraction=0.0, train__max_steps=2, loss__objective="ce"))
+    assert result.status == "completed", result.error
