@@ -20,10 +20,17 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 import pytest
+import tomllib
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from lcl_tui.config import SECTIONS, TOP_LEVEL_KEYS, RunConfig, apply_overrides
+from lcl_tui.config import (
+    SECTIONS,
+    TOP_LEVEL_KEYS,
+    RunConfig,
+    apply_overrides,
+    config_from_dict,
+)
 from lcl_tui.errors import UserError
 from lcl_tui.events import StepEvent
 
@@ -98,10 +105,6 @@ def test_every_key_validates_in_one_line(key, data):
     except Exception as error:  # noqa: BLE001 - the property: nothing but a UserError
         raise AssertionError(f"{key}={value!r} raised {error!r}") from error
     # What validated must save and read back as the same config (config.toml holds it).
-    from lcl_tui.config import config_from_dict
-
-    import tomllib
-
     assert config_from_dict(tomllib.loads(config.to_toml())) == config
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import logging
 import math
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import torch
 from typer.testing import CliRunner
 

@@ -3,13 +3,11 @@ messages that name what is missing."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import stat
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +17,6 @@ from lcl_tui.events import StepEvent
 from lcl_tui.resume import resumable_checkpoint, resume_training
 from lcl_tui.runstore import Run
 from lcl_tui.training import train
-
 
 # --- torn lines -------------------------------------------------------------------------------
 
@@ -34,15 +31,6 @@ def test_an_append_after_a_torn_line_starts_on_a_fresh_line(tmp_path):
                                             '{"kind": "started"}', ""]
     append_line(path, "x")  # a whole file: no extra blank line
     assert path.read_text().endswith('{"kind": "started"}\nx\n')
-
-
-@pytest.fixture
-def stopped_run(tiny):
-    stop = threading.Event()
-    result = train(tiny(train__epochs=2, loss__objective="ce"), stop=stop,
-                   subscribers=[lambda e: isinstance(e, StepEvent) and e.step == 3 and stop.set()])
-    assert result.status == "stopped"
-    return result.run
 
 
 def test_a_resumed_run_after_a_torn_line_keeps_its_started_event(stopped_run, caplog):

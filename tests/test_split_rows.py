@@ -5,7 +5,6 @@ source is one line."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from typer.testing import CliRunner
@@ -14,21 +13,9 @@ from lcl_tui.cli import app
 from lcl_tui.config import DataConfig
 from lcl_tui.data import load_splits, splits_from_saved
 from lcl_tui.errors import DataError
-from lcl_tui.events import StepEvent
 from lcl_tui.resume import resume_training
-from lcl_tui.training import train
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def stopped_run(tiny):
-    """A run of the tiny task on its CSV, stopped at step 3 with a checkpoint to resume from."""
-    stop = threading.Event()
-    result = train(tiny(train__epochs=2, loss__objective="ce"), stop=stop,
-                   subscribers=[lambda e: isinstance(e, StepEvent) and e.step == 3 and stop.set()])
-    assert result.status == "stopped"
-    return result.run
 
 
 def test_a_run_of_a_local_file_saves_rows_and_resumes_from_them(stopped_run, tiny):
