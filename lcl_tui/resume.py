@@ -42,8 +42,8 @@ def resumable_checkpoint(run: Run, trust_remote_code: bool = False) -> Path:
         raise UserError(f"run {run.run_id} is still running (pid {status.pid}); stop it before resuming")
     checkpoint = last_checkpoint_or_why(run)
     if not (has_training_state(checkpoint) or (checkpoint / "training_state.json").is_file()):
-        raise UserError(f"run {run.run_id} cannot resume: its last checkpoint {checkpoint.name} holds no "
-                        "training state (a model-only checkpoint); start the run again")
+        raise UserError(f"run {run.run_id} has no checkpoint to resume from (its last one, {checkpoint.name}, "
+                        "holds the model but no training state); start it again with `lcl-tui train`")
     if run.load_config().model.trust_remote_code and not trust_remote_code:
         raise UserError(f"run {run.run_id} runs its model's own code (model.trust_remote_code); if you "
                         "trust it, resume it with `lcl-tui train --resume RUN --trust-remote-code`")
