@@ -38,11 +38,13 @@ class EncodedTexts:
 
 
 def encode_texts(tokenizer: Any, texts: Sequence[str], labels: Sequence[int], max_length: int) -> EncodedTexts:
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    if not texts:  # an empty split (data.validation_fraction=0): fast tokenizers fail on no texts
+        return EncodedTexts(input_ids=[], special_tokens_mask=[], token_type_ids=None, labels=[], pad_token_id=pad)
     encoded = tokenizer(
         list(texts), truncation=True, max_length=max_length, padding=False,
         return_special_tokens_mask=True,
     )
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     return EncodedTexts(
         input_ids=list(encoded["input_ids"]),
         special_tokens_mask=list(encoded["special_tokens_mask"]),

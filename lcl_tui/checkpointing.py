@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from lcl_tui.atomic import match_open_modes
 from lcl_tui.config import RunConfig
 from lcl_tui.events import CheckpointSaved, EvalEvent, Event
 from lcl_tui.models import TextClassifier, save_checkpoint
@@ -41,6 +42,7 @@ class Checkpointer:
         if resume is not None:
             resume.write(temporary)
         # A directory rename is atomic: a checkpoint folder is complete or absent.
+        match_open_modes(temporary)  # one file mode in a run folder (safetensors writes 0600)
         os.replace(temporary, final)
         self.point_to(final, step, best)
         self.run.prune_checkpoints()

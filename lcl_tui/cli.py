@@ -308,6 +308,27 @@ def presets() -> None:
     typer.echo(f"packaged presets: {packaged_folder(PRESETS)}; yours: ./{PRESETS}/*.toml (a name there wins)")
 
 
+# A sweep that trains more runs than this asks first (on a terminal) or needs --yes.
+CONFIRM_ABOVE_RUNS = 200
+
+
+def stdin_is_a_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def confirm_large_sweep(to_train: int, yes: bool) -> None:
+    """Ask before a sweep trains more than CONFIRM_ABOVE_RUNS runs (a 10,000-run grid is
+    usually a typo in [grid]); without a terminal to ask on, --yes must say so."""
+    if yes or to_train <= CONFIRM_ABOVE_RUNS:
+        return
+    if not stdin_is_a_terminal():
+        raise UserError(f"this sweep would train {to_train} runs (more than {CONFIRM_ABOVE_RUNS}); check its "
+                        "[grid] and seeds, and add --yes to start it without a terminal to confirm on")
+    if not typer.confirm(f"Train {to_train} runs?", default=False):
+        typer.echo("not started", err=True)
+        raise typer.Exit(1)
+
+
 @app.command()
 def sweep(
     file: Annotated[Path, typer.Argument(help="A sweep .toml file, or a sweep's name (see sweeps/).")],
@@ -316,24 +337,28 @@ def sweep(
     baseline: Annotated[Optional[str], typer.Option(
         "--baseline", help="Compare every setting with this one: a setting's label or slug, a variant "
                            "label or key=value grid values (overrides the file's baseline).")] = None,
+    yes: Annotated[bool, typer.Option(
+        "--yes", "-y", help=f"Start without asking, even above {CONFIRM_ABOVE_RUNS} runs.")] = False,
 ) -> None:
-    """Run a grid of settings x seeds (skipping completed runs) and write a results table."""
+    """Run a grid of settings x seeds (skipping completed runs, resuming stopped ones) and
+    write a results table. Ctrl-C, SIGTERM or SIGHUP stop after the current step with a
+    checkpoint; run the same command again to continue."""
     with user_errors():
         from lcl_tui.runstore import RunStore
-        from lcl_tui.sweep import load_sweep, plan_sweep, run_sweep, with_baseline, write_results
+        from lcl_tui.sweep import PlanSummary, load_sweep, plan_sweep, run_sweep, with_baseline, write_results
 
         loaded = load_sweep(file)
         if baseline is not None:
             loaded = with_baseline(loaded, baseline, where="--baseline")
         store = RunStore(runs_dir or Path(loaded.base.output.runs_dir))
         plan = plan_sweep(loaded, store)
-        to_train = sum(p.action != "skip" for p in plan)
-        typer.echo(f"sweep {loaded.name}: {len(plan)} runs ({to_train} to train, "
-                   f"{len(plan) - to_train} to skip) in {store.runs_dir}")
+        summary = PlanSummary.of(loaded, plan)
+        typer.echo(f"sweep {loaded.name}: {summary.describe()}, in {store.runs_dir}")
         if dry_run:
             for planned in plan:
-                typer.echo(f"  {planned.action:4}  {planned.point.run_name}  ({planned.reason})")
+                typer.echo(f"  {planned.action:6}  {planned.point.run_name}  ({planned.reason})")
             return
+        confirm_large_sweep(summary.to_train, yes)
         quiet_libraries()
         from lcl_tui.console import ConsoleReporter
         from lcl_tui.events import RunStarted
@@ -349,13 +374,16 @@ def sweep(
                 self.reporter(event)
 
         failed = 0
-        for progress in run_sweep(loaded, store, subscribers=[FreshReporterPerRun()]):
+        stop = stop_on_signals()
+        for progress in run_sweep(loaded, store, subscribers=[FreshReporterPerRun()], stop=stop):
             where = f"[{progress.index}/{progress.total}] {progress.point.run_name}"
             if progress.kind == "skipped":
                 typer.echo(f"{where}: skipped ({progress.status})")
             elif progress.kind == "started":
-                typer.echo(f"{where}: {'redo' if progress.status == 'redo' else 'start'} "
-                           f"({progress.point.setting.label}, seed {progress.point.seed})")
+                verb = {"redo": "redo", "resume": "resume"}.get(progress.status or "", "start")
+                typer.echo(f"{where}: {verb} ({progress.point.setting.label}, seed {progress.point.seed})")
+            elif progress.status == RunState.STOPPED:
+                typer.echo(f"{where}: stopped; its last checkpoint is kept to resume from", err=True)
             elif progress.error or progress.status != RunState.COMPLETED:
                 failed += progress.status == RunState.FAILED
                 typer.echo(f"{where}: {progress.status}: {progress.error or 'no test result'}", err=True)
@@ -365,6 +393,8 @@ def sweep(
         markdown, md_path, csv_path = write_results(loaded, store)
     typer.echo(markdown, nl=False)
     typer.echo(f"results: {md_path} and {csv_path}")
+    if stop.is_set():
+        typer.echo(f"sweep stopped; run `lcl-tui sweep {file}` again (same --runs-dir) to continue it", err=True)
     if failed:
         typer.echo(f"error: {failed} run(s) failed; run the sweep again to redo them", err=True)
         raise typer.Exit(1)

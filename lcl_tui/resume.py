@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lcl_tui.errors import UserError
+from lcl_tui.resources import check_device
 from lcl_tui.run_state import RunState
 from lcl_tui.runstore import Run, RunStore
 from lcl_tui.training import Subscriber, Trainer, TrainResult
@@ -21,11 +22,14 @@ def resume_training(run_id_or_path: str, runs_dir: str | Path, *, subscribers: S
     (model.trust_remote_code), that code runs only when the caller says so again.
     """
     run = RunStore(runs_dir).open(run_id_or_path)
-    checkpoint = resumable_checkpoint(run, trust_remote_code)
-    config = run.load_config()
-    trainer = Trainer(config, store=RunStore(run.path.parent), stop=stop, subscribers=subscribers,
-                      run=run, resume_from=checkpoint)
-    return trainer.run()
+    # One writer per run: taken before anything is read for the resume or written, held to the end.
+    with run.writing():
+        checkpoint = resumable_checkpoint(run, trust_remote_code)
+        config = run.load_config()
+        check_device(config.train.device)
+        trainer = Trainer(config, store=RunStore(run.path.parent), stop=stop, subscribers=subscribers,
+                          run=run, resume_from=checkpoint)
+        return trainer.run()
 
 
 def resumable_checkpoint(run: Run, trust_remote_code: bool = False) -> Path:
@@ -33,15 +37,41 @@ def resumable_checkpoint(run: Run, trust_remote_code: bool = False) -> Path:
     status = run.read_status()
     if status.status == RunState.COMPLETED:
         raise UserError(f"run {run.run_id} already completed; start a new run to train more")
-    if status.status == RunState.RUNNING:
+    # Holding the writer lock ourselves, a status that still says running is a dead writer's.
+    if status.status == RunState.RUNNING and not run.holds_writer:
         raise UserError(f"run {run.run_id} is still running (pid {status.pid}); stop it before resuming")
-    checkpoint = run.last_checkpoint
-    if checkpoint is None or not has_position(checkpoint):
-        raise UserError(
-            f"run {run.run_id} has no checkpoint to resume from (it stopped before its first one); "
-            "start it again with `lcl-tui train`"
-        )
+    checkpoint = last_checkpoint_or_why(run)
+    if not has_position(checkpoint):
+        raise UserError(f"run {run.run_id} has no checkpoint to resume from (its last one, {checkpoint.name}, "
+                        "holds the model but no training state); start it again with `lcl-tui train`")
     if run.load_config().model.trust_remote_code and not trust_remote_code:
         raise UserError(f"run {run.run_id} runs its model's own code (model.trust_remote_code); if you "
                         "trust it, resume it with `lcl-tui train --resume RUN --trust-remote-code`")
     return checkpoint
+
+
+def last_checkpoint_or_why(run: Run) -> Path:
+    """The complete folder `last.json` names; else a UserError that names what is missing."""
+    checkpoint = run.last_checkpoint
+    if checkpoint is not None:
+        return checkpoint
+    why = f"run {run.run_id} cannot resume"
+    named = run.pointed_folder("last")
+    if named is not None:
+        if not run.checkpoints_dir.is_dir():
+            raise UserError(f"{why}: its checkpoints folder {run.checkpoints_dir} is missing (last.json names "
+                            f"{named.name} in it); restore that folder or start the run again")
+        if not named.is_dir():
+            raise UserError(f"{why}: its last checkpoint folder {named} is missing (last.json names it); "
+                            "restore that folder or start the run again")
+        raise UserError(f"{why}: its last checkpoint folder {named} is incomplete (no lcl_tui.json); "
+                        "restore it or start the run again")
+    saved = sorted(p.name for p in run.checkpoints_dir.glob("step-*")) if run.checkpoints_dir.is_dir() else []
+    pointer = run.path / "last.json"
+    if pointer.exists():
+        raise UserError(f"{why}: its {pointer} is damaged; restore it or start the run again")
+    if saved:
+        raise UserError(f"{why}: its {pointer} is missing though checkpoints/ holds {saved[-1]}; restore "
+                        "last.json or start the run again")
+    raise UserError(f"run {run.run_id} has no checkpoint to resume from (it stopped before its first one); "
+                    "start it again with `lcl-tui train`")

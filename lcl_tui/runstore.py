@@ -9,17 +9,22 @@
         checkpoints/step-N/  Hugging Face folders (safetensors, tokenizer, labels)
         best.json            which checkpoint is best (replaced atomically)
         last.json            the newest complete checkpoint, for resume
+        writer.lock          held (flock) by the one process writing the run (run_lock.py)
 
-A run whose status says running but whose process is gone reads as interrupted.
+A run whose status says running but whose writer is gone reads as interrupted: the lock
+says so where the folder has one, the pid (on this host) where it has none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import logging
 import os
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +33,11 @@ from lcl_tui.atomic import append_line, atomic_write_json, atomic_write_text
 from lcl_tui.config import RunConfig, check_run_name, load_config
 from lcl_tui.errors import ConfigError, DataError, RunNotFoundError
 from lcl_tui.events import Event, RunSnapshot, event_from_dict
+from lcl_tui.run_lock import WriterLock, WriterState, writer_state
 from lcl_tui.run_state import STORED, RunState
 from lcl_tui.text import slug
+
+log = logging.getLogger(__name__)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -79,10 +87,36 @@ class Run:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._writer = WriterLock(self.path)
+        # Lines of metrics.jsonl the last `read_events` could not read (torn by a kill or a full disk).
+        self.torn_lines = 0
 
     @property
     def run_id(self) -> str:
         return self.path.name
+
+    # --- the one writer --------------------------------------------------------------------
+    def acquire_writer(self) -> None:
+        """Become the run's only writer (raises RunBusyError naming the process that is)."""
+        self._writer.acquire()
+
+    def release_writer(self) -> None:
+        self._writer.release()
+
+    @property
+    def holds_writer(self) -> bool:
+        return self._writer.held
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Run]:
+        """Hold the writer lock for the block (kept if this object held it already)."""
+        held_before = self.holds_writer
+        self.acquire_writer()
+        try:
+            yield self
+        finally:
+            if not held_before:
+                self.release_writer()
 
     # --- paths -----------------------------------------------------------------------
     @property
@@ -113,7 +147,7 @@ class Run:
         atomic_write_json(self.split_path, splits.to_dict())
 
     def load_split(self):
-        from lcl_tui.data import DatasetSplits
+        from lcl_tui.data import splits_from_saved
 
         try:
             raw = json.loads(self.split_path.read_text(encoding="utf-8"))
@@ -123,7 +157,9 @@ class Run:
         except (OSError, ValueError):
             raise DataError(f"the saved data split of run {self.run_id} is damaged; start a new run "
                             "to make a fresh split") from None
-        return DatasetSplits.from_dict(raw)
+        if isinstance(raw, dict) and "source" in raw:  # rows, not texts: the config says how to read them
+            return splits_from_saved(raw, self.load_config().data, f"run {self.run_id}")
+        return splits_from_saved(raw, None, f"run {self.run_id}")
 
     # --- status --------------------------------------------------------------------------
     def write_status(self, status: RunState, error: str | None = None) -> None:
@@ -167,11 +203,23 @@ class Run:
             updated=typed("updated", (int, float)),
             error=typed("error", str),
         )
-        if status.status == RunState.RUNNING and status.pid is not None:
-            same_host = status.host in (None, socket.gethostname())
-            if same_host and not _pid_alive(status.pid):
-                status.status = RunState.INTERRUPTED
+        if status.status == RunState.RUNNING:
+            status.status = self._running_or_interrupted(status)
         return status
+
+    def _running_or_interrupted(self, status: RunStatus) -> RunState:
+        # The lock is the better witness: it dies with its process on any host, and a reused
+        # pid cannot fake it. Folders from before locks have only the pid to go by.
+        if self.holds_writer:
+            return RunState.RUNNING
+        state = writer_state(self.path)
+        if state == WriterState.HELD:
+            return RunState.RUNNING
+        if state == WriterState.FREE:
+            return RunState.INTERRUPTED
+        if status.pid is not None and status.host in (None, socket.gethostname()) and not _pid_alive(status.pid):
+            return RunState.INTERRUPTED
+        return RunState.RUNNING
 
     # --- events --------------------------------------------------------------------------
     def append_event(self, event: Event) -> None:
@@ -180,19 +228,24 @@ class Run:
                     durable=event.kind != "step")
 
     def read_events(self) -> list[Event]:
-        """Every complete event line; a torn last line (a kill mid-write) is skipped."""
+        """Every complete event line. A line that does not read (torn by a kill mid-write or a
+        full disk) is skipped with a warning and counted in `torn_lines`."""
+        self.torn_lines = 0
         try:
             text = self.metrics_path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return []
         events = []
-        for line in text.splitlines():
+        for line in text.split("\n"):
             if not line.strip():
                 continue
             try:
                 events.append(event_from_dict(json.loads(line)))
-            except (ValueError, TypeError, KeyError):
-                continue
+            except (ValueError, TypeError, KeyError, AttributeError):
+                self.torn_lines += 1
+        if self.torn_lines:
+            log.warning("run %s: skipped %d unreadable line(s) in %s (torn by a kill or a full disk)",
+                        self.run_id, self.torn_lines, self.metrics_path.name)
         return events
 
     def snapshot(self) -> RunSnapshot:
@@ -205,7 +258,8 @@ class Run:
     def checkpoint_dir(self, step: int) -> Path:
         return self.checkpoints_dir / f"step-{step:07d}"
 
-    def _pointer(self, name: str) -> Path | None:
+    def pointed_folder(self, name: str) -> Path | None:
+        """The folder `best.json` / `last.json` names, whether or not it is there."""
         try:
             raw = json.loads((self.path / f"{name}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -214,8 +268,11 @@ class Run:
         # Only a folder directly inside checkpoints/: never `..`, never a path elsewhere.
         if not isinstance(name, str) or name != Path(name).name or name in ("", ".", ".."):
             return None
-        folder = self.checkpoints_dir / name
-        return folder if (folder / "lcl_tui.json").is_file() else None
+        return self.checkpoints_dir / name
+
+    def _pointer(self, name: str) -> Path | None:
+        folder = self.pointed_folder(name)
+        return folder if folder is not None and (folder / "lcl_tui.json").is_file() else None
 
     def set_pointer(self, name: str, folder: Path, **extra: Any) -> None:
         atomic_write_json(self.path / f"{name}.json", {"checkpoint": folder.name, **extra})
@@ -297,6 +354,8 @@ class RunStore:
             except OSError as error:
                 raise self._unusable(error) from None
             run = Run(path)
+            # The lock comes first: the folder is ours alone before anything is written in it.
+            run.acquire_writer()
             atomic_write_text(run.config_path, config.to_toml())
             run.write_status(RunState.RUNNING)
             return run

@@ -20,7 +20,9 @@ A sweep file is TOML:
     model.weighting = "separate"
 
 Every (setting, seed) gets a deterministic run name, so running a sweep again skips
-the runs that completed and redoes the ones that failed, stopped or were interrupted.
+the runs that completed, resumes the ones that stopped or were interrupted from their last
+checkpoint (a stopped sweep continues where it stopped), and redoes the ones that failed
+or never reached a checkpoint.
 The results (mean and std of test accuracy and macro-F1 per setting over seeds) go next
 to the runs as `<name>-results.md` and `<name>-results.csv`. The grid itself (settings, run names) is
 `lcl_tui.sweep_grid`.
@@ -67,7 +69,7 @@ from lcl_tui.sweep_baseline import (  # noqa: F401 - baselines is part of this m
     difference_cells,
     with_baseline,
 )
-from lcl_tui.sweep_grid import Setting, Sweep, SweepPoint, Variant, expand_grid, format_value
+from lcl_tui.sweep_grid import Setting, Sweep, SweepPoint, Variant, expand_grid, format_value, settings
 from lcl_tui.text import PLAIN_MISSING, mean_std
 
 SWEEP_KEYS = ("name", "description", "base", "seeds", "baseline", "config", "grid", "variants")
@@ -78,9 +80,48 @@ RESERVED_KEYS = ("train.seed", "output.run_name", "output.runs_dir", "name")
 @dataclass
 class PlannedRun:
     point: SweepPoint
-    action: str  # "run", "redo" (replaces a failed/stopped/interrupted run), "skip"
+    # "run"; "resume" (a stopped or interrupted run, from its last checkpoint); "redo" (replaces
+    # a failed run, or one without a checkpoint); "skip" (completed, or training elsewhere)
+    action: str
     reason: str
     existing: Run | None = None
+
+
+@dataclass
+class PlanSummary:
+    """What a sweep will do, in numbers, for the line printed before it starts."""
+
+    settings: int
+    seeds: int
+    runs: int
+    done: int
+    elsewhere: int
+    new: int
+    resume: int
+    redo: int
+
+    @property
+    def to_train(self) -> int:
+        return self.new + self.resume + self.redo
+
+    @classmethod
+    def of(cls, sweep: Sweep, plan: Sequence[PlannedRun]) -> PlanSummary:
+        def count(action: str, reason: str | None = None) -> int:
+            return sum(p.action == action and (reason is None or p.reason == reason) for p in plan)
+
+        skipped = count("skip")
+        done = count("skip", "completed")
+        return cls(settings=len(settings(sweep)), seeds=len(sweep.seeds), runs=len(plan), done=done,
+                   elsewhere=skipped - done, new=count("run"), resume=count("resume"), redo=count("redo"))
+
+    def describe(self) -> str:
+        """`3 settings x 2 seeds = 6 runs: 2 done, 4 to train (3 new, 1 to resume)`."""
+        parts = [f"{n} {what}" for n, what in ((self.new, "new"), (self.resume, "to resume"),
+                                                (self.redo, "to redo")) if n]
+        detail = f" ({', '.join(parts)})" if parts else ""
+        elsewhere = f", {self.elsewhere} training elsewhere" if self.elsewhere else ""
+        return (f"{self.settings} setting(s) x {self.seeds} seed(s) = {self.runs} runs: {self.done} done"
+                f"{elsewhere}, {self.to_train} to train{detail}")
 
 
 @dataclass
@@ -272,6 +313,12 @@ def _first_difference(a: dict[str, Any], b: dict[str, Any]) -> str:
     return "?"
 
 
+def _resumable(run: Run) -> bool:
+    """A last checkpoint with the state to continue from (the full check is resume's)."""
+    checkpoint = run.last_checkpoint
+    return checkpoint is not None and (checkpoint / "training_state.json").is_file()
+
+
 def plan_sweep(sweep: Sweep, store: RunStore) -> list[PlannedRun]:
     """What running the sweep now would do with each point, given the runs already there."""
     plan = []
@@ -297,16 +344,30 @@ def plan_sweep(sweep: Sweep, store: RunStore) -> list[PlannedRun]:
             plan.append(PlannedRun(point, "skip", RunState.COMPLETED, run))
         elif status == RunState.RUNNING:
             plan.append(PlannedRun(point, "skip", "running in another process", run))
+        elif status in (RunState.STOPPED, RunState.INTERRUPTED) and _resumable(run) and _same_settings(run, point):
+            plan.append(PlannedRun(point, "resume", status, run))
         else:
             plan.append(PlannedRun(point, "redo", status, run))
     return plan
 
 
+def _same_settings(run: Run, point: SweepPoint) -> bool:
+    try:
+        return _comparable(run.load_config()) == _comparable(point.config)
+    except UserError:
+        return False
+
+
 def make_room(planned: PlannedRun, store: RunStore) -> None:
-    """Before training a planned run: its deterministic name must be free, so the failed,
-    stopped or interrupted attempt it redoes gives way to the new one."""
-    if planned.action == "redo":
-        shutil.rmtree(store.runs_dir / planned.point.run_name, ignore_errors=True)
+    """Before training a planned run from scratch: its deterministic name must be free, so the
+    earlier attempt gives way to the new one (a caller that cannot resume treats "resume" as
+    "redo"). The old folder is locked first: one that another process writes now is left
+    alone (RunBusyError)."""
+    if planned.action in ("redo", "resume"):
+        folder = store.runs_dir / planned.point.run_name
+        if folder.is_dir():
+            with Run(folder).writing():
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_sweep(sweep: Sweep, store: RunStore, subscribers: Sequence[Callable] = (),
@@ -314,8 +375,11 @@ def run_sweep(sweep: Sweep, store: RunStore, subscribers: Sequence[Callable] = (
     """Train every planned run in turn, yielding progress; the caller drives the iterator.
 
     A run that fails (or cannot start: a missing dataset) is reported and the sweep goes
-    on. Setting `stop` ends the current run as stopped and the sweep after it.
+    on. Setting `stop` ends the current run as stopped (with a checkpoint to resume from)
+    and the sweep after it; running the sweep again continues it.
     """
+    from lcl_tui.resume import resume_training
+    from lcl_tui.run_lock import RunBusyError
     from lcl_tui.training import train
 
     stop = stop or threading.Event()
@@ -328,11 +392,24 @@ def run_sweep(sweep: Sweep, store: RunStore, subscribers: Sequence[Callable] = (
         if planned.action == "skip":
             yield SweepProgress("skipped", index, total, point, status=planned.reason)
             continue
-        make_room(planned, store)
+        try:
+            if planned.action != "resume":
+                make_room(planned, store)
+        except RunBusyError as error:
+            yield SweepProgress("skipped", index, total, point, status=f"busy: {error}")
+            continue
         yield SweepProgress("started", index, total, point, status=planned.action)
         began = time.monotonic()
         try:
-            result = train(point.config, store=store, stop=stop, subscribers=subscribers)
+            if planned.action == "resume":
+                result = resume_training(str(store.runs_dir / point.run_name), store.runs_dir, stop=stop,
+                                         subscribers=subscribers)
+            else:
+                result = train(point.config, store=store, stop=stop, subscribers=subscribers)
+        except RunBusyError as error:  # another process took it up since the plan was made
+            yield SweepProgress("finished", index, total, point, status="skipped", error=str(error),
+                                seconds=time.monotonic() - began)
+            continue
         except UserError as error:
             yield SweepProgress("finished", index, total, point, status=RunState.FAILED, error=str(error),
                                 seconds=time.monotonic() - began)

@@ -31,6 +31,7 @@ from lcl_tui.evaluation import Evaluator, Selection
 from lcl_tui.events import EvalEvent, Event, RunFinished, RunStarted
 from lcl_tui.models import load_checkpoint
 from lcl_tui.optimization import Optimization
+from lcl_tui.resources import check_device, fit_to_resources
 from lcl_tui.run_inputs import load_inputs
 from lcl_tui.run_state import RunState
 from lcl_tui.runstore import Run, RunStore
@@ -91,6 +92,11 @@ class Trainer:
         self.model, self.tokenizer = inputs.model, inputs.tokenizer
         self.train_data, self.validation_data, self.test_data = (
             inputs.train_data, inputs.validation_data, inputs.test_data)
+        # Resources checked before they are spent (lcl_tui/resources.py): may clamp train.batch_size.
+        self.config = config = fit_to_resources(
+            config, model=self.model, device=self.placement.device, train_size=len(self.splits.train),
+            eval_size=max(len(self.splits.validation) or len(self.splits.train), len(self.splits.test)),
+            mixed_precision=self.placement.amp_dtype is not None)
         train = config.train
         batches_per_epoch = math.ceil(len(self.train_data) / train.batch_size)
         self.steps_per_epoch = max(1, math.ceil(batches_per_epoch / train.grad_accumulation))
@@ -215,6 +221,7 @@ class Trainer:
 def train(config: RunConfig, *, store: RunStore | None = None, stop: threading.Event | None = None,
           subscribers: Sequence[Subscriber] = (), run: Run | None = None) -> TrainResult:
     """Train one run to the end (or to its stop signal). See the module docstring."""
+    check_device(config.train.device)
     trainer = Trainer(config, store=store, stop=stop, subscribers=subscribers, run=run)
     try:
         return trainer.run()
@@ -223,3 +230,6 @@ def train(config: RunConfig, *, store: RunStore | None = None, stop: threading.E
         if trainer.run_folder is not None:
             trainer.run_folder.write_status(RunState.FAILED, error=str(error))
         raise
+    finally:
+        if trainer.run_folder is not None and run is None:
+            trainer.run_folder.release_writer()  # the lock its create_run took

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from lcl_tui.batching import collate, epoch_batches, length_buckets
+from lcl_tui.diagnosis import non_finite_message
 from lcl_tui.errors import TrainingFault
 from lcl_tui.events import StepEvent
 from lcl_tui.objectives import objective_loss
@@ -207,16 +208,10 @@ class EncoderLoop:
     def check_finite(self, loss: float, norm: float) -> None:
         step = self.trainer.step + 1
         if not math.isfinite(loss):
-            raise TrainingFault(
-                f"the loss became {loss} at step {step}; lower optim.lr, raise "
-                "loss.temperature, or set train.mixed_precision=no"
-            )
+            raise TrainingFault(non_finite_message("loss", loss, step, self.config, self.trainer.placement.amp_dtype))
         # A finite loss can still have a NaN gradient; fp16's scaler skips such steps itself.
         if not self.optimization.scaler.is_enabled() and not math.isfinite(norm):
-            raise TrainingFault(
-                f"the gradients became {norm} at step {step}; lower optim.lr, "
-                "set optim.grad_clip, or set train.mixed_precision=no"
-            )
+            raise TrainingFault(non_finite_message("gradients", norm, step, self.config, self.trainer.placement.amp_dtype))
 
     def optimizer_step(self) -> float:
         """Step and schedule; returns the learning rate the step used."""

@@ -32,3 +32,18 @@ def tiny(tmp_path, tiny_model_dir):
         return tiny_config(tmp_path, model__name=str(tiny_model_dir), **overrides)
 
     return make
+
+
+@pytest.fixture
+def stopped_run(tiny):
+    """A tiny CE run stopped at step 3 of its 2 epochs, with a checkpoint to resume from."""
+    import threading
+
+    from lcl_tui.events import StepEvent
+    from lcl_tui.training import train
+
+    stop = threading.Event()
+    result = train(tiny(train__epochs=2, loss__objective="ce"), stop=stop,
+                   subscribers=[lambda e: isinstance(e, StepEvent) and e.step == 3 and stop.set()])
+    assert result.status == "stopped" and result.run.last_checkpoint is not None
+    return result.run

@@ -70,7 +70,7 @@ def test_datasets_and_presets_are_listed():
 def test_errors_are_one_line_with_exit_code_2(tmp_path):
     for args, fragment in [
         (["train", "no-such-preset"], "unknown preset 'no-such-preset'"),
-        (["train", "quickstart", "--set", "loss.temperature=0"], "loss.temperature must be > 0"),
+        (["train", "quickstart", "--set", "loss.temperature=0"], "loss.temperature must be in [0.01, 1000]"),
         (["predict", "no-such-run", "hello", "--runs-dir", str(tmp_path)], "no run 'no-such-run'"),
     ]:
         done = subprocess.run([sys.executable, "-m", "lcl_tui.cli", *args], capture_output=True, text=True,

@@ -38,13 +38,13 @@ def test_int_is_accepted_for_float_and_integral_float_for_int():
 @pytest.mark.parametrize(
     ("key", "value", "fragment"),
     [
-        ("loss.temperature", 0, "loss.temperature must be > 0"),
-        ("loss.temperature", -1.0, "loss.temperature must be > 0"),
+        ("loss.temperature", 0, "loss.temperature must be in [0.01, 1000]"),
+        ("loss.temperature", -1.0, "loss.temperature must be in [0.01, 1000]"),
         ("loss.alpha", 1.5, "loss.alpha must be in [0, 1]"),
         ("loss.alpha", -0.1, "loss.alpha must be in [0, 1]"),
         ("train.batch_size", 0, "train.batch_size must be >= 1"),
         ("train.batch_size", 2.5, "train.batch_size must be a whole number"),
-        ("train.epochs", 0, "train.epochs must be >= 1"),
+        ("train.epochs", 0, "train.epochs must be in [1, 1000]"),
         ("optim.lr", "fast", "optim.lr must be a number"),
         ("optim.lr", float("nan"), "optim.lr must be a finite number"),
         ("loss.objective", "mse", "loss.objective must be one of ce, scl, scl-two-stage, lcl"),

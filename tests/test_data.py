@@ -21,6 +21,7 @@ from lcl_tui.data import (
     list_datasets,
     load_splits,
     register_dataset,
+    splits_from_saved,
     stratified_split,
     stratified_subsample,
 )
@@ -175,12 +176,26 @@ def test_cap_above_the_split_size_changes_nothing():
 
 
 def test_round_trip_through_json():
-    splits = load_splits(DataConfig(dataset="trec-6", max_train_examples=50, max_eval_examples=20))
+    config = DataConfig(dataset="trec-6", max_train_examples=50, max_eval_examples=20)
+    splits = load_splits(config)
     splits.warnings.append("a note")
     raw = json.loads(json.dumps(splits.to_dict()))
-    back = DatasetSplits.from_dict(raw)
+    assert "texts" not in raw["train"] and raw["source"]["dataset"] == "trec-6"  # rows: read again
+    back = splits_from_saved(raw, config)
     assert back == splits
     assert back.num_labels == 6 and back.warnings == ["a note"]
+
+
+def test_a_split_saved_with_texts_still_reads():
+    """Run folders from before row-numbered splits hold the texts themselves."""
+    config = DataConfig(dataset="trec-6", max_train_examples=50, max_eval_examples=20)
+    splits = load_splits(config)
+    splits.reread_from = None  # as a source that cannot be read again is saved
+    raw = json.loads(json.dumps(splits.to_dict()))
+    assert raw["train"]["texts"] == splits.train.texts and "source" not in raw
+    raw.pop("fingerprint", None)
+    back = DatasetSplits.from_dict(raw)
+    assert (back.train.texts, back.test.labels) == (splits.train.texts, splits.test.labels)
 
 
 @pytest.mark.parametrize("mutate, fragment", [
@@ -193,14 +208,14 @@ def test_from_dict_rejects_a_damaged_split(mutate, fragment):
     raw = load_splits(DataConfig(dataset="trec-6", max_train_examples=30, max_eval_examples=10)).to_dict()
     mutate(raw)
     with pytest.raises(DataError, match=fragment) as info:
-        DatasetSplits.from_dict(raw)
+        splits_from_saved(raw, DataConfig(dataset="trec-6"))
     assert "start a new run" in str(info.value)
 
 
 def test_from_dict_accepts_a_split_without_warnings():
     raw = load_splits(DataConfig(dataset="trec-6", max_train_examples=30, max_eval_examples=10)).to_dict()
     del raw["warnings"]
-    assert DatasetSplits.from_dict(raw).warnings == []
+    assert splits_from_saved(raw, DataConfig(dataset="trec-6")).warnings == []
 
 
 def test_describe_splits_is_one_line():

@@ -149,11 +149,45 @@ def test_quoted_tabs_and_newlines_in_tsv(tmp_path):
     assert "has\ta tab and\na newline" in all_texts(load_splits(config(path)))
 
 
-def test_a_huge_line_is_fine(tmp_path):
+def test_a_huge_line_is_cut_at_load_with_a_count(tmp_path, caplog):
+    """A 1.5 MB line would be tokenized whole (a 50 MB one took 82 s and 7 GB): it is cut to
+    16 characters per token x max_length x 4, and the warning counts the cut texts."""
     records = rows(10)
     records[0]["review"] = "word " * 300_000
+    records[1]["review"] = "x" * 5000
     path = write_frame(tmp_path / "d.csv", records)
-    assert max(len(t) for t in all_texts(load_splits(config(path)))) == len("word " * 300_000) - 1
+    splits = load_splits(config(path, max_length=64))
+    limit = 16 * 64 * 4
+    assert max(len(t) for t in all_texts(splits)) == limit
+    assert ("word " * 300_000)[:limit] in all_texts(splits)
+    assert any(f"cut 2 text(s) to their first {limit} characters" in w for w in splits.warnings)
+    assert "cut 2 text(s)" in caplog.text
+    assert load_splits(config(path, max_length=512)).warnings[-1].startswith("cut 1 text(s)")
+
+
+@pytest.mark.parametrize("suffix, cell, shown", [
+    (".jsonl", {"a": 1}, "a value of type dict ({'a': 1})"),
+    (".jsonl", ["two", "words"], "a value of type list (['two', 'words'])"),
+    (".jsonl", 5, "a number (5)"),
+    (".jsonl", 2.5, "a number (2.5)"),
+    (".jsonl", True, "a number (True)"),
+    (".parquet", ["a", "list"], "a value of type ndarray"),
+    (".parquet", 7, "a number"),
+])
+def test_a_text_cell_that_is_not_a_string_is_an_error_naming_the_column_and_row(tmp_path, suffix, cell, shown):
+    records = rows(10)
+    if suffix == ".parquet":  # a column holds one type: every cell of that kind
+        for number, record in enumerate(records):
+            record["review"] = [cell[0], f"{cell[1]} {number}"] if isinstance(cell, list) else cell + number
+    else:
+        records[2]["review"] = cell
+    path = write_frame(tmp_path / f"d{suffix}", records)
+    with pytest.raises(DataError) as caught:
+        load_splits(config(path))
+    message = str(caught.value)
+    row = 1 if suffix == ".parquet" else 3
+    assert f"{path} row {row} has {shown}" in message and "text column 'review'" in message, message
+    assert "\n" not in message
 
 
 # --- folders of split files ----------------------------------------------------------------

@@ -354,7 +354,8 @@ def test_cli_sweep_dry_run_then_run_writes_tables(small_sweep, tmp_path):
     runner = CliRunner()
     dry = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir), "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "4 runs (4 to train, 0 to skip)" in dry.output and "small-objective-lcl-seed2" in dry.output
+    assert "2 setting(s) x 2 seed(s) = 4 runs: 0 done, 4 to train (4 new)" in dry.output
+    assert "small-objective-lcl-seed2" in dry.output
     assert not store.runs_dir.exists() or not list(store.runs())
 
     result = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir)])
@@ -366,7 +367,7 @@ def test_cli_sweep_dry_run_then_run_writes_tables(small_sweep, tmp_path):
     assert csv_rows[0].split(",")[:3] == ["setting", "variant", "loss.objective"] and len(csv_rows) == 3
 
     again = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir)])
-    assert again.exit_code == 0 and "4 to skip" in again.output
+    assert again.exit_code == 0 and "4 runs: 4 done, 0 to train" in again.output
     assert "Δ accuracy" not in again.output  # no baseline named: the table as before
 
     # Naming a baseline afterwards reprints the table with the differences; nothing retrains.
@@ -374,7 +375,7 @@ def test_cli_sweep_dry_run_then_run_writes_tables(small_sweep, tmp_path):
     compared = runner.invoke(app, ["sweep", str(sweep.source), "--runs-dir", str(store.runs_dir),
                                    "--baseline", "objective=ce"])
     assert compared.exit_code == 0, compared.output
-    assert "4 to skip" in compared.output and "start (" not in compared.output
+    assert "4 runs: 4 done, 0 to train" in compared.output and "start (" not in compared.output
     assert {run.run_id: run.metrics_path.read_text() for run in store.runs()} == logs
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]]
             for line in compared.output.splitlines() if line.startswith("| objective=")}
@@ -420,8 +421,123 @@ def test_status_json_is_what_resume_reads(small_sweep):
     sweep, store = small_sweep
     point = expand_grid(sweep, store.runs_dir)[0]
     run = store.create_run(point.config)
+    run.release_writer()  # as its process would on dying
     raw = json.loads(run.status_path.read_text())
     raw["pid"] = 2 ** 22 + 12345  # no such process
     run.status_path.write_text(json.dumps(raw))
     assert run.read_status().status == "interrupted"
     assert plan_sweep(sweep, store)[0].action == "redo"
+
+
+# --- signals, the plan line, large sweeps ----------------------------------------------------------------
+
+
+def test_sigterm_stops_the_sweep_with_a_checkpoint_and_a_rerun_resumes_it(tmp_path, tiny):
+    """A scheduler's pre-emption (SIGTERM) mid-run: the run stops after its step with a
+    checkpoint and reads stopped; the same sweep run again continues it from there."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from lcl_tui.events import RunStarted, StepEvent
+
+    save_config(tiny(train__epochs=6, train__eval_every_steps=3, loss__objective="ce"), tmp_path / "base.toml")
+    path = tmp_path / "long.toml"
+    path.write_text('name = "long"\nbase = "base.toml"\nseeds = [1]\n')
+    runs_dir = tmp_path / "sweep-runs"
+    run = Run(runs_dir / "long-seed1")
+    child = subprocess.Popen([sys.executable, "-m", "lcl_tui.cli", "sweep", str(path), "--runs-dir", str(runs_dir)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while run.last_checkpoint is None and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    assert "stopping after this step" in err and "long-seed1: stopped" in err
+    assert "sweep stopped; run `lcl-tui sweep" in err and "Traceback" not in err
+    assert run.read_status().status == "stopped"
+    saved = int(run.last_checkpoint.name.split("-")[1])
+    assert 3 <= saved < run.snapshot().total_steps
+
+    sweep, store = load_sweep(path), RunStore(runs_dir)
+    assert [(p.action, p.reason) for p in plan_sweep(sweep, store)] == [("resume", "stopped")]
+    events = []
+    progress = list(run_sweep(sweep, store, subscribers=[events.append]))
+    assert [(p.kind, p.status) for p in progress] == [("started", "resume"), ("finished", "completed")]
+    started = [e for e in events if isinstance(e, RunStarted)]
+    assert started[0].resumed_from_step == saved
+    assert [e for e in events if isinstance(e, StepEvent)][0].step == saved + 1
+    assert [r.run_id for r in store.runs()] == ["long-seed1"]  # continued, not redone beside it
+
+
+@pytest.fixture
+def big_sweep(tmp_path, tiny):
+    save_config(tiny(train__epochs=1), tmp_path / "base.toml")
+    path = tmp_path / "big.toml"
+    path.write_text('name = "big"\nbase = "base.toml"\nseeds = [1, 2, 3]\n'
+                    '[grid]\nloss.alpha = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]\n'
+                    'optim.lr = [1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 2e-4, 3e-4, 5e-4]\n')
+    return path
+
+
+def test_a_sweep_above_200_runs_needs_yes_without_a_terminal(big_sweep, tmp_path):
+    from lcl_tui.cli import app
+
+    runs_dir = tmp_path / "big-runs"
+    result = CliRunner().invoke(app, ["sweep", str(big_sweep), "--runs-dir", str(runs_dir)])
+    assert result.exit_code == 2, result.output
+    assert result.stdout.splitlines()[0] == (f"sweep big: 72 setting(s) x 3 seed(s) = 216 runs: 0 done, 216 to "
+                                             f"train (216 new), in {runs_dir}")
+    assert result.stderr.splitlines() == [
+        "error: this sweep would train 216 runs (more than 200); check its [grid] and seeds, and add --yes to "
+        "start it without a terminal to confirm on"]
+    assert not runs_dir.exists()
+    dry = CliRunner().invoke(app, ["sweep", str(big_sweep), "--runs-dir", str(runs_dir), "--dry-run"])
+    assert dry.exit_code == 0 and dry.output.count("  run  ") == 216
+
+
+def test_a_sweep_above_200_runs_asks_on_a_terminal(big_sweep, tmp_path, monkeypatch):
+    import lcl_tui.cli as cli
+
+    monkeypatch.setattr(cli, "stdin_is_a_terminal", lambda: True)
+    runs_dir = tmp_path / "big-runs"
+    result = CliRunner().invoke(cli.app, ["sweep", str(big_sweep), "--runs-dir", str(runs_dir)], input="n\n")
+    assert result.exit_code == 1, result.output
+    assert "Train 216 runs? [y/N]" in result.output and "not started" in result.stderr
+    assert not runs_dir.exists()
+
+
+def test_a_redo_leaves_a_folder_another_process_writes_alone(small_sweep):
+    """make_room locks the old attempt before deleting it: one that another process took
+    up since the plan was made is skipped, not deleted under it."""
+    import subprocess
+    import sys
+
+    sweep, store = small_sweep
+    point = expand_grid(sweep, store.runs_dir)[0]
+    run = store.create_run(point.config)
+    run.write_status("failed", error="boom")
+    run.release_writer()
+    assert plan_sweep(sweep, store)[0].action == "redo"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(run.path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        first = next(run_sweep(sweep, store))
+        assert first.kind == "skipped" and first.status.startswith("busy: run small-objective-ce-seed1 is being "
+                                                                    f"written by pid {holder.pid}")
+        assert run.config_path.is_file() and run.read_status().status == "failed"
+    finally:
+        holder.communicate("", timeout=30)
+
+
+HOLD_THE_LOCK = """
+import sys
+from lcl_tui.runstore import Run
+run = Run(sys.argv[1])
+run.acquire_writer()
+print("locked", flush=True)
+sys.stdin.read()
+"""

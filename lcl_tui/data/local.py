@@ -10,7 +10,11 @@
   is accepted.
 * Text is read as text (CSV `007` stays `007`); surrounding whitespace is stripped.
   Rows whose text is empty or whitespace are dropped, counted in `DatasetSplits.warnings`;
-  only a file with no text left is an error.
+  only a file with no text left is an error. A text cell that is not a string (a JSON
+  number, list or object, a parquet list or number) is an error naming its column and row:
+  a number in the text column almost always means `data.text_column` names the wrong
+  column (an id, a score), and a list's or object's Python repr is not a text to train on.
+  Texts that really are numbers must be written as strings (CSV and TSV always are).
 * Labels are names or whole numbers. Numbers (or number strings) are whole: `1.0` is 1,
   `2.5` is an error. Names are sorted: whole numbers numerically (names `str(int)`), then
   other names alphabetically; the label id is the position in that order. A folder's
@@ -204,10 +208,19 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, str) and (not value.strip() or value.strip().lower() in _MISSING_WORDS)
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, row: int, where: str, column: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or type(value).__name__ == "NAType":
         return ""
-    return (value if isinstance(value, str) else str(value)).strip()
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (bool, int, float)) or getattr(value, "ndim", None) == 0:  # numpy scalars too
+        what, fix = f"a number ({value!r})", (f"check data.text_column / data.text_pair_column (is '{column}' "
+                                              "an id or a score?), or write the texts as strings")
+    else:
+        shown = repr(value)
+        what = f"a value of type {type(value).__name__} ({shown[:40]}{'...' if len(shown) > 40 else ''})"
+        fix = "give one string per cell (join or pick the part to classify first)"
+    raise DataError(f"{where} row {row} has {what} in text column '{column}', not text; {fix}")
 
 
 def label_name(value: Any, row: int, where: str, column: str) -> str:
@@ -265,11 +278,12 @@ def columns_to_part(columns: dict[str, list], config, where: str, *,
     seconds = columns[pair_col] if pair_col else [None] * len(firsts)
     texts, labels, rows, dropped = [], [], [], 0
     for index, (first, second) in enumerate(zip(firsts, seconds)):
-        text = " ".join(part for part in (_text(first), _text(second)) if part)
+        row = index + 1
+        pieces = (_text(first, row, where, text_col), _text(second, row, where, pair_col or text_col))
+        text = " ".join(part for part in pieces if part)
         if not text:
             dropped += 1
             continue
-        row = index + 1
         labels.append(label_values[index] if label_values is not None
                       else label_name(columns[label_col][index], row, where, label_col))
         texts.append(text)

@@ -64,6 +64,12 @@ def get_loader(name: str) -> Loader | None:
     return entry.loader if entry else None
 
 
+def registered_source(name: str) -> str | None:
+    """Where a registered dataset comes from ("offline", "hub"), or None if not registered."""
+    entry = _REGISTRY.get(name)
+    return entry.info.source if entry else None
+
+
 def dataset_names() -> list[str]:
     return list(_REGISTRY)
 

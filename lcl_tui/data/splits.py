@@ -19,10 +19,22 @@ exact integer arithmetic, so the sizes are the same on every machine. Each class
 least one training example: a class with one example goes to train. Randomness comes
 from `random.Random` seeded with a string (hashed with SHA-512 by Python, so it does not
 depend on PYTHONHASHSEED): the same `split_seed` gives the same split everywhere.
+
+Texts longer than `16 x data.max_length x 4` characters are cut to that at load (counted
+in a warning): the model reads at most `max_length` tokens, a token is rarely more than 16
+characters, and the margin of 4 leaves the tokenizer's truncation the last word. Without
+the cut one 50 MB line took 82 s and 7 GB to tokenize.
+
+Every example remembers its source row (`TextExamples.rows`: its place in the source's
+train, then validation, then test part), and the splits carry a fingerprint of the
+source's content. A run's split.json then stores rows instead of texts when the source
+can be read again (see `lcl_tui.data.load_splits`); reading it back reads the source and
+checks the fingerprint.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import random
@@ -35,22 +47,35 @@ from lcl_tui.errors import DataError
 log = logging.getLogger("lcl_tui.data")
 
 SPLIT_NAMES = ("train", "validation", "test")
+# See the module doc: a text is cut at CHARS_PER_TOKEN x max_length x CUT_MARGIN characters.
+CHARS_PER_TOKEN = 16
+CUT_MARGIN = 4
+FINGERPRINT_VERSION = "lcl-tui source v1"
+
+
+def max_text_chars(max_length: int) -> int:
+    return CHARS_PER_TOKEN * max_length * CUT_MARGIN
 
 
 @dataclass
 class TextExamples:
     texts: list[str]
     labels: list[int]
+    # Each example's row in its source (train part, then validation, then test); None when unknown.
+    rows: list[int] | None = None
 
     def __post_init__(self) -> None:
         if len(self.texts) != len(self.labels):
             raise ValueError(f"{len(self.texts)} texts but {len(self.labels)} labels")
+        if self.rows is not None and len(self.rows) != len(self.labels):
+            raise ValueError(f"{len(self.rows)} rows but {len(self.labels)} labels")
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def subset(self, indices: Sequence[int]) -> TextExamples:
-        return TextExamples([self.texts[i] for i in indices], [self.labels[i] for i in indices])
+        rows = [self.rows[i] for i in indices] if self.rows is not None else None
+        return TextExamples([self.texts[i] for i in indices], [self.labels[i] for i in indices], rows)
 
     def label_counts(self, num_labels: int) -> list[int]:
         counts = [0] * num_labels
@@ -58,7 +83,9 @@ class TextExamples:
             counts[label] += 1
         return counts
 
-    def to_dict(self) -> dict[str, list]:
+    def to_dict(self, by_rows: bool = False) -> dict[str, list]:
+        if by_rows and self.rows is not None:
+            return {"rows": list(self.rows), "labels": list(self.labels)}
         return {"texts": list(self.texts), "labels": list(self.labels)}
 
 
@@ -71,23 +98,36 @@ class DatasetSplits:
     test: TextExamples
     # What loading changed or guessed (rows dropped, a legacy encoding, ...): one line each.
     warnings: list[str] = field(default_factory=list)
+    # The source's content hash (`source_fingerprint`), and where to read it again: a
+    # file's absolute path or an offline registry name; None for a source that may not
+    # read the same later (the hub), whose texts split.json then keeps.
+    fingerprint: str | None = None
+    reread_from: str | None = None
 
     @property
     def num_labels(self) -> int:
         return len(self.label_names)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        by_rows = self.reread_from is not None and self.fingerprint is not None and all(
+            part.rows is not None for part in (self.train, self.validation, self.test))
+        saved = {
             "name": self.name,
             "label_names": list(self.label_names),
-            "train": self.train.to_dict(),
-            "validation": self.validation.to_dict(),
-            "test": self.test.to_dict(),
+            "train": self.train.to_dict(by_rows),
+            "validation": self.validation.to_dict(by_rows),
+            "test": self.test.to_dict(by_rows),
             "warnings": list(self.warnings),
         }
+        if by_rows:
+            saved["source"] = {"dataset": self.reread_from, "fingerprint": self.fingerprint}
+        return saved
 
     @classmethod
-    def from_dict(cls, raw: dict) -> DatasetSplits:
+    def from_dict(cls, raw: dict, source_texts=None) -> DatasetSplits:
+        """Splits as saved. A split.json that stores rows (no texts) needs `source_texts`:
+        `source_texts(dataset, fingerprint)` returns every text of the source by row, or
+        raises a DataError saying why it cannot (see `lcl_tui.data.splits_from_saved`)."""
         def fail(what: str) -> DataError:
             return DataError(f"saved data split is damaged ({what}); start a new run to make a fresh split")
 
@@ -96,24 +136,42 @@ class DatasetSplits:
         names = raw.get("label_names")
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise fail("label_names must be a list of strings")
+        source = raw.get("source")
+        texts_by_row: list[str] | None = None
         parts = {}
         for split in SPLIT_NAMES:
             part = raw.get(split)
             if not isinstance(part, dict):
                 raise fail(f"missing '{split}'")
-            texts, labels = part.get("texts"), part.get("labels")
+            texts, rows, labels = part.get("texts"), part.get("rows"), part.get("labels")
+            if texts is None and isinstance(rows, list):
+                if not isinstance(source, dict) or not all(isinstance(source.get(k), str)
+                                                           for k in ("dataset", "fingerprint")):
+                    raise fail("rows without a source")
+                if not all(isinstance(r, int) and not isinstance(r, bool) and r >= 0 for r in rows):
+                    raise fail(f"'{split}' has a row that is not a whole number")
+                if texts_by_row is None:
+                    if source_texts is None:
+                        raise fail("it names source rows but no source reader was given")
+                    texts_by_row = source_texts(source["dataset"], source["fingerprint"])
+                if any(r >= len(texts_by_row) for r in rows):
+                    raise fail(f"'{split}' has a row past the end of {source['dataset']}")
+                texts = [texts_by_row[r] for r in rows]
             if not isinstance(texts, list) or not isinstance(labels, list) or len(texts) != len(labels):
                 raise fail(f"'{split}' needs texts and labels of the same length")
             if not all(isinstance(t, str) for t in texts):
                 raise fail(f"'{split}' has a text that is not a string")
             if not all(isinstance(y, int) and not isinstance(y, bool) and 0 <= y < len(names) for y in labels):
                 raise fail(f"'{split}' has a label outside 0..{len(names) - 1}")
-            parts[split] = TextExamples(list(texts), list(labels))
+            parts[split] = TextExamples(list(texts), list(labels), list(rows) if texts_by_row is not None else None)
         warnings = raw.get("warnings", [])
+        reread = source if texts_by_row is not None else {}
         return cls(
             name=str(raw.get("name", "")),
             label_names=list(names),
             warnings=[str(w) for w in warnings] if isinstance(warnings, list) else [],
+            fingerprint=reread.get("fingerprint"),
+            reread_from=reread.get("dataset"),
             **parts,
         )
 
@@ -229,6 +287,56 @@ def stratified_subsample(examples: TextExamples, num_labels: int, size: int | No
     return examples.subset(indices)
 
 
+# --- source rows, fingerprints and long texts ------------------------------------------
+
+
+def source_parts(source: SourceData | DatasetSplits) -> list[tuple[str, TextExamples]]:
+    """The parts a source has, in row order: train, then validation, then test."""
+    return [(split, part) for split, part in
+            (("train", source.train), ("validation", source.validation), ("test", source.test))
+            if part is not None]
+
+
+def source_fingerprint(source: SourceData | DatasetSplits) -> str:
+    """A hash of what a source holds (label names, and each part's texts and labels, in
+    order): the same content gives the same fingerprint, whatever file format carried it."""
+    digest = hashlib.sha256(FINGERPRINT_VERSION.encode())
+    digest.update(repr(list(source.label_names)).encode("utf-8", "surrogatepass"))
+    for split, part in source_parts(source):
+        digest.update(f"\x1e{split}:{len(part)}".encode())
+        for text, label in zip(part.texts, part.labels):
+            digest.update(f"\x1f{label}\x1f".encode())
+            digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def source_texts(source: SourceData | DatasetSplits) -> list[str]:
+    """Every text of a source by row (the numbering `TextExamples.rows` uses)."""
+    return [text for _, part in source_parts(source) for text in part.texts]
+
+
+def number_rows(source: SourceData | DatasetSplits) -> dict[str, TextExamples]:
+    """Each source part with its rows numbered (train first, then validation, then test)."""
+    numbered, start = {}, 0
+    for split, part in source_parts(source):
+        numbered[split] = TextExamples(part.texts, part.labels, list(range(start, start + len(part))))
+        start += len(part)
+    return numbered
+
+
+def cut_long_texts(texts: list[str], max_length: int) -> tuple[list[str], int]:
+    """Texts cut to `max_text_chars(max_length)` characters, and how many were cut."""
+    limit = max_text_chars(max_length)
+    cut = sum(1 for text in texts if len(text) > limit)
+    return ([text[:limit] for text in texts] if cut else texts), cut
+
+
+def cut_warning(cut: int, max_length: int) -> str:
+    return (f"cut {cut} text(s) to their first {max_text_chars(max_length)} characters "
+            f"({CHARS_PER_TOKEN} per token x data.max_length {max_length} x {CUT_MARGIN}); the model reads "
+            f"at most {max_length} tokens of a text")
+
+
 # --- from a source to the final splits ----------------------------------------------
 
 
@@ -243,10 +351,17 @@ def finalize_splits(source: SourceData | DatasetSplits, config) -> DatasetSplits
     """Carve missing splits, check the classes, apply the size caps (see the module doc)."""
     name, names = source.name, list(source.label_names)
     warnings = list(source.warnings)
-    train, validation, test = source.train, source.validation, source.test
-    for split, part in (("train", train), ("validation", validation), ("test", test)):
-        if part is not None:
-            _check_labels(part, len(names), name, split)
+    for split, part in source_parts(source):
+        _check_labels(part, len(names), name, split)
+    fingerprint = source_fingerprint(source)
+    numbered = number_rows(source)
+    cut_total = 0
+    for split, part in numbered.items():
+        part.texts, cut = cut_long_texts(part.texts, config.max_length)
+        cut_total += cut
+    if cut_total:
+        warnings.append(cut_warning(cut_total, config.max_length))
+    train, validation, test = numbered["train"], numbered.get("validation"), numbered.get("test")
     if len(train) == 0:
         raise DataError(f"'{name}' has no training examples; give a dataset with labelled rows")
     seen = sorted(set(train.labels))
@@ -278,4 +393,4 @@ def finalize_splits(source: SourceData | DatasetSplits, config) -> DatasetSplits
     for message in warnings:
         log.warning(message)
     return DatasetSplits(name=name, label_names=names, train=train, validation=validation,
-                         test=test, warnings=warnings)
+                         test=test, warnings=warnings, fingerprint=fingerprint)
