@@ -345,7 +345,7 @@ def sweep(
     checkpoint; run the same command again to continue."""
     with user_errors():
         from lcl_tui.runstore import RunStore
-        from lcl_tui.sweep import PlanSummary, load_sweep, plan_sweep, run_sweep, with_baseline, write_results
+        from lcl_tui.sweep import PlanSummary, load_sweep, plan_sweep, with_baseline, write_results
 
         loaded = load_sweep(file)
         if baseline is not None:
@@ -359,37 +359,8 @@ def sweep(
                 typer.echo(f"  {planned.action:6}  {planned.point.run_name}  ({planned.reason})")
             return
         confirm_large_sweep(summary.to_train, yes)
-        quiet_libraries()
-        from lcl_tui.console import ConsoleReporter
-        from lcl_tui.events import RunStarted
-
-        class FreshReporterPerRun:
-            """A console reporter closes its bar at the end of a run; each run gets a new one."""
-
-            reporter: ConsoleReporter | None = None
-
-            def __call__(self, event) -> None:
-                if isinstance(event, RunStarted) or self.reporter is None:
-                    self.reporter = ConsoleReporter(interval=30.0)
-                self.reporter(event)
-
-        failed = 0
         stop = stop_on_signals()
-        for progress in run_sweep(loaded, store, subscribers=[FreshReporterPerRun()], stop=stop):
-            where = f"[{progress.index}/{progress.total}] {progress.point.run_name}"
-            if progress.kind == "skipped":
-                typer.echo(f"{where}: skipped ({progress.status})")
-            elif progress.kind == "started":
-                verb = {"redo": "redo", "resume": "resume"}.get(progress.status or "", "start")
-                typer.echo(f"{where}: {verb} ({progress.point.setting.label}, seed {progress.point.seed})")
-            elif progress.status == RunState.STOPPED:
-                typer.echo(f"{where}: stopped; its last checkpoint is kept to resume from", err=True)
-            elif progress.error or progress.status != RunState.COMPLETED:
-                failed += progress.status == RunState.FAILED
-                typer.echo(f"{where}: {progress.status}: {progress.error or 'no test result'}", err=True)
-            else:
-                typer.echo(f"{where}: test accuracy {progress.test_accuracy:.4f} macro-F1 "
-                           f"{progress.test_macro_f1:.4f} ({progress.seconds:.0f}s)")
+        failed = _run_sweep_with_progress(loaded, store, stop)
         markdown, md_path, csv_path = write_results(loaded, store)
     typer.echo(markdown, nl=False)
     typer.echo(f"results: {md_path} and {csv_path}")
@@ -398,6 +369,42 @@ def sweep(
     if failed:
         typer.echo(f"error: {failed} run(s) failed; run the sweep again to redo them", err=True)
         raise typer.Exit(1)
+
+
+def _run_sweep_with_progress(loaded, store, stop) -> int:
+    """Train the sweep's runs, a line for each as it starts and ends; the number that failed."""
+    quiet_libraries()
+    from lcl_tui.console import ConsoleReporter
+    from lcl_tui.events import RunStarted
+    from lcl_tui.sweep import run_sweep
+
+    class FreshReporterPerRun:
+        """A console reporter closes its bar at the end of a run; each run gets a new one."""
+
+        reporter: ConsoleReporter | None = None
+
+        def __call__(self, event) -> None:
+            if isinstance(event, RunStarted) or self.reporter is None:
+                self.reporter = ConsoleReporter(interval=30.0)
+            self.reporter(event)
+
+    failed = 0
+    for progress in run_sweep(loaded, store, subscribers=[FreshReporterPerRun()], stop=stop):
+        where = f"[{progress.index}/{progress.total}] {progress.point.run_name}"
+        if progress.kind == "skipped":
+            typer.echo(f"{where}: skipped ({progress.status})")
+        elif progress.kind == "started":
+            verb = {"redo": "redo", "resume": "resume"}.get(progress.status or "", "start")
+            typer.echo(f"{where}: {verb} ({progress.point.setting.label}, seed {progress.point.seed})")
+        elif progress.status == RunState.STOPPED:
+            typer.echo(f"{where}: stopped; its last checkpoint is kept to resume from", err=True)
+        elif progress.error or progress.status != RunState.COMPLETED:
+            failed += progress.status == RunState.FAILED
+            typer.echo(f"{where}: {progress.status}: {progress.error or 'no test result'}", err=True)
+        else:
+            typer.echo(f"{where}: test accuracy {progress.test_accuracy:.4f} macro-F1 "
+                       f"{progress.test_macro_f1:.4f} ({progress.seconds:.0f}s)")
+    return failed
 
 
 def main() -> None:
