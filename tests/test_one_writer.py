@@ -187,7 +187,7 @@ async def test_the_app_shows_a_busy_run_as_a_notification(tmp_path, holders):
     app_ = build_app(tmp_path)  # the real engine.resume
     async with app_.run_test(size=(120, 36)) as pilot:
         await pilot.press("f5")
-        await wait_until(pilot, lambda: app_.runs_pane.table.row_count == 1)
+        await wait_until(pilot, lambda: app_.main_screen.runs_pane.table.row_count == 1)
         await pilot.press("u")
         await wait_until(pilot, lambda: any(f"is being written by pid {holder.pid}" in m
                                             for m in notifications(app_)), timeout=60)
