@@ -14,7 +14,7 @@ import torch
 from typer.testing import CliRunner
 
 import lcl_tui.resources as resources
-import lcl_tui.training as training
+import lcl_tui.training_loop as training_loop
 from lcl_tui.cli import app
 from lcl_tui.config import RunConfig, apply_overrides
 from lcl_tui.diagnosis import non_finite_message, suspects
@@ -180,14 +180,14 @@ def test_the_message_is_one_line_naming_the_likely_key():
 
 
 def test_a_tiny_temperature_run_that_goes_nan_names_the_temperature(tiny, monkeypatch):
-    real = training.objective_loss
+    real = training_loop.objective_loss
 
     def nan_at_second_step(output, labels, config, stage, calls=[0]):  # noqa: B006 - a call counter
         loss, parts = real(output, labels, config, stage)
         calls[0] += 1
         return (loss * math.nan if calls[0] >= 2 else loss), parts
 
-    monkeypatch.setattr(training, "objective_loss", nan_at_second_step)
+    monkeypatch.setattr(training_loop, "objective_loss", nan_at_second_step)
     result = train(tiny(loss__temperature=0.01, optim__lr=1e-4, loss__objective="scl"))
     assert result.status == "failed"
     assert result.error.startswith("the loss became nan at step 2; likely cause loss.temperature: ")
