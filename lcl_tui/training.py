@@ -25,6 +25,7 @@ import torch
 
 from lcl_tui.batching import EncodedTexts, collate, encode_texts, epoch_batches, sequential_batches
 from lcl_tui.config import RunConfig
+from lcl_tui.distributed import SINGLE_PROCESS, SingleProcess
 from lcl_tui.errors import ConfigError, UserError
 from lcl_tui.events import (
     CheckpointSaved,
@@ -147,15 +148,18 @@ class Trainer:
 
     def __init__(self, config: RunConfig, *, store: RunStore | None = None,
                  stop: threading.Event | None = None, subscribers: Sequence[Subscriber] = (),
-                 run: Run | None = None, resume_from: Path | None = None):
+                 run: Run | None = None, resume_from: Path | None = None,
+                 parallel: SingleProcess = SINGLE_PROCESS):
         self.config = config
+        # [ddp] one rank of a data-parallel run, or the single process (every hook a no-op).
+        self.parallel = parallel
         # A checkpoint folder with training state: continue from it instead of starting fresh.
         self.resume_from = resume_from
         self.position: LoopPosition | None = read_position(resume_from) if resume_from else None
         self.store = store or RunStore(config.output.runs_dir)
         self.stop = stop or threading.Event()
         self.subscribers = list(subscribers)
-        self.run_folder = run
+        self.run_folder = parallel.run_view(run)  # [ddp] ranks other than 0 never write the run folder
         self.step = 0
         self.started_at = time.time()
         self.best_accuracy = -1.0
@@ -255,6 +259,7 @@ class Trainer:
             validation_size=len(self.validation_data), test_size=len(self.test_data),
             objective=self.config.loss.objective, time=self.started_at,
             resumed_from_step=self.position.step if self.position else None,
+            world_size=self.parallel.world_size,  # [ddp]
         ))
         status, error, test = "completed", None, None
         try:
@@ -314,6 +319,7 @@ class Trainer:
         if self.position is not None and self.resume_from is not None and has_training_state(self.resume_from):
             restore_training_state(self.resume_from, self.position, optimizer, scheduler, scaler)
             epoch, first_batch = self.position.epoch, self.position.batch_start
+        train_model = self.parallel.wrap(self.model, stage)  # [ddp] DistributedDataParallel
         views = 2 if train.views == "dropout" else 1
         evaluate_here = stage != "contrastive"
         window_start, window_examples = time.perf_counter(), 0
@@ -330,11 +336,14 @@ class Trainer:
                 totals: dict[str, float] = {}
                 total_loss = 0.0
                 for indices in group:
-                    batch = self.to_device(collate(self.train_data, indices, views))
+                    shard = self.parallel.shard(indices, self.train_data.labels)  # [ddp] this rank's slice
+                    batch = self.to_device(collate(self.train_data, shard.indices, views))
                     try:
                         with self.autocast():
-                            output = self.model(batch, with_weights=config.loss.objective == "lcl")
-                        loss, parts = objective_loss(output, batch["labels"], config.loss, stage)
+                            output = train_model(batch, with_weights=config.loss.objective == "lcl")
+                        # [ddp] every rank takes the loss of the whole global batch (see distributed.py)
+                        output, labels = self.parallel.gather(output, batch["labels"], shard, views, stage)
+                        loss, parts = objective_loss(output, labels, config.loss, stage)
                         scaler.scale(loss / len(group)).backward()
                     except torch.OutOfMemoryError:
                         raise TrainingFault(
@@ -368,6 +377,7 @@ class Trainer:
                 lr = scheduler.get_last_lr()[0]
                 scheduler.step()
                 self.step += 1
+                self.parallel.agree_stop(self.stop)  # [ddp] every rank stops after the same step
                 self.next_epoch, self.next_batch_start = epoch, start + len(group)
                 now = time.perf_counter()
                 rate = window_examples / max(now - window_start, 1e-9)
@@ -423,14 +433,15 @@ class Trainer:
     def predict_logits(self, data: EncodedTexts) -> torch.Tensor:
         self.model.eval()
         logits = torch.zeros((len(data), len(self.label_names)))
-        for indices in sequential_batches(data, self.config.train.eval_batch_size):
+        # [ddp] each rank runs its share of the batches; `combine` sums the shares below
+        for indices in self.parallel.share(sequential_batches(data, self.config.train.eval_batch_size)):
             with self.evaluation_memory_guard(len(indices)):
                 batch = self.to_device(collate(data, indices))
                 with self.autocast():
                     output = self.model(batch, with_weights=False)
                 logits[indices] = output.logits.float().cpu()
         self.model.train()
-        return logits
+        return self.parallel.combine(logits)  # [ddp]
 
     def metrics_event(self, logits: torch.Tensor, labels: list[int], split: str, epoch: float) -> EvalEvent:
         target = torch.tensor(labels, dtype=torch.long)
@@ -474,6 +485,8 @@ class Trainer:
         run = self.run_folder
         assert run is not None
         self.last_saved_step = self.step
+        if not self.parallel.is_writer:  # [ddp] rank 0 saves; its model is every rank's model
+            return
         final = run.checkpoint_dir(self.step)
         if final.exists():
             # Already saved at this step (this eval, or a killed process's complete folder).
@@ -522,6 +535,9 @@ class Trainer:
         """Reload the best checkpoint from disk (proving it loads) and test it there."""
         run = self.run_folder
         assert run is not None
+        if not self.parallel.is_writer:  # [ddp] rank 0 tests alone; the other ranks are done
+            return None
+        self.parallel = SINGLE_PROCESS  # [ddp] so no collective from here on
         folder = run.best_checkpoint
         if folder is None or len(self.test_data) == 0:
             return None
@@ -582,6 +598,7 @@ class Trainer:
                 lr = scheduler.get_last_lr()[0]
                 scheduler.step()
                 self.step += 1
+                self.parallel.agree_stop(self.stop)  # [ddp]
                 value = float(loss.detach())
                 self.publish(StepEvent(
                     step=self.step, total_steps=self.total_steps, epoch=epoch + start / len(order),
@@ -593,9 +610,11 @@ class Trainer:
 
 
 def train(config: RunConfig, *, store: RunStore | None = None, stop: threading.Event | None = None,
-          subscribers: Sequence[Subscriber] = (), run: Run | None = None) -> TrainResult:
+          subscribers: Sequence[Subscriber] = (), run: Run | None = None,
+          parallel: SingleProcess = SINGLE_PROCESS) -> TrainResult:
     """Train one run to the end (or to its stop signal). See the module docstring."""
-    trainer = Trainer(config, store=store, stop=stop, subscribers=subscribers, run=run)
+    trainer = Trainer(config, store=store, stop=stop, subscribers=subscribers, run=run,
+                      parallel=parallel)  # [ddp]
     try:
         return trainer.run()
     except UserError as error:
