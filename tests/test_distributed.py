@@ -9,20 +9,34 @@ from __future__ import annotations
 
 import copy
 import datetime
+import os
 import random
+import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
 import torch.multiprocessing as mp
+from test_kill import FolderCheck, Training
 from torch import nn
 from torch.nn import functional as F
+from typer.testing import CliRunner
 
+from lcl_tui.cli import app
 from lcl_tui.config import LossConfig
 from lcl_tui.distributed import SINGLE_PROCESS, DataParallel, shard_batch
 from lcl_tui.events import RunStarted, event_from_dict
+from lcl_tui.launch import torchrun_command
 from lcl_tui.models import ModelOutput
 from lcl_tui.objectives import objective_loss
+from lcl_tui.predict import Predictor
+from lcl_tui.resume import resume_training
+from lcl_tui.runstore import RunStore
+from lcl_tui.testing import tiny_config, write_tiny_model
 from lcl_tui.training import train
 
 WORLD_SIZE = 2
@@ -209,7 +223,6 @@ def test_started_events_carry_the_world_size_and_old_ones_read_as_one_process():
     assert event_from_dict(old).world_size == 1
 
 
-
 def test_a_single_process_run_uses_no_collective_and_no_wrapper(tiny, monkeypatch):
     import torch.distributed as dist
     import torch.distributed.nn.functional as dist_functional
@@ -226,3 +239,149 @@ def test_a_single_process_run_uses_no_collective_and_no_wrapper(tiny, monkeypatc
     assert result.status == "completed", result.error
     started = [e for e in result.run.read_events() if isinstance(e, RunStarted)]
     assert [e.world_size for e in started] == [1]
+
+
+# --- the launcher ------------------------------------------------------------------------------
+
+
+def test_torchrun_command_runs_lcl_tui_train_in_n_processes():
+    command = torchrun_command("quickstart", 3, ["--max-steps", "5"])
+    assert command[:3] == [sys.executable, "-m", "torch.distributed.run"]
+    assert "--nproc-per-node=3" in command and "--standalone" in command
+    assert command[command.index("-m", 3):] == ["-m", "lcl_tui", "train", "quickstart", "--max-steps", "5"]
+    assert torchrun_command(None, 2, ["--resume", "r1"])[-3:] == ["train", "--resume", "r1"]
+
+
+def test_python_m_lcl_tui_is_the_cli():
+    done = subprocess.run([sys.executable, "-m", "lcl_tui", "train", "--help"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0 and "--nproc" in done.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--nproc", "0"], "--nproc must be 1 or more"),
+    (["--nproc", "2", "--device", "cuda:1"], "puts every process on one GPU"),
+    (["--nproc", "2", "--device", "mps"], "cannot share the one MPS device"),
+])
+def test_bad_nproc_requests_are_one_line_errors(tiny, tmp_path, args, message):
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(tiny().to_toml(), encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", str(preset), *args])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_nproc_under_torchrun_is_refused(tiny, tmp_path, monkeypatch):
+    for name, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "2")):
+        monkeypatch.setenv(name, value)
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(tiny().to_toml(), encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", str(preset), "--nproc", "2"])
+    assert result.exit_code == 2 and "under torchrun" in result.output
+
+
+# --- real processes: lcl-tui train --nproc 2 ---------------------------------------------------
+
+
+def steps_and_evaluations(run) -> tuple[dict[int, float], list[tuple[str, int, float]]]:
+    snapshot = run.snapshot()
+    return ({step.step: step.loss for step in snapshot.steps},
+            [(e.split, e.step, e.accuracy) for e in snapshot.evals])
+
+
+def worker_pids(launcher: int) -> dict[int, int]:
+    """Rank -> pid of the training processes torchrun started in the launcher process."""
+    pids = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent != launcher:
+                continue
+            environ = (entry / "environ").read_bytes().decode(errors="replace").split("\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        variables = dict(item.split("=", 1) for item in environ if "=" in item)
+        if "RANK" in variables:
+            pids[int(variables["RANK"])] = int(entry.name)
+    return pids
+
+
+def test_two_processes_train_as_one_and_stop_and_resume_together(tmp_path):
+    """Without dropout, training is a function of the data order alone: `--nproc 2` gives the
+    single process's step losses and evaluations. SIGTERM to the launcher stops both ranks
+    after the same step with one checkpoint; `--resume --nproc 2` ends the run as one process
+    would have; `lcl-tui predict` reads it. One run folder, started with world_size 2."""
+    model = write_tiny_model(tmp_path / "tiny-bert-no-dropout", dropout=0.0)
+    overrides = {"model__name": str(model), "model__head_dropout": 0.0, "train__epochs": 3,
+                 "train__eval_every_steps": 5}
+    reference = train(tiny_config(tmp_path, output__runs_dir=str(tmp_path / "one"), **overrides))
+    assert reference.status == "completed", reference.error
+    runs_dir = tmp_path / "two"
+    preset = tmp_path / "no-dropout.toml"
+    preset.write_text(tiny_config(tmp_path, output__runs_dir=str(runs_dir), **overrides).to_toml(), encoding="utf-8")
+
+    first = Training([str(preset), "--nproc", "2"])
+    assert first.wait_for(lambda events: any(e["kind"] == "step" and e["step"] >= 3 for e in events))
+    first.signal(signal.SIGTERM)
+    first.finish(timeout=120)
+    run = RunStore(runs_dir).open(first.run_id)
+    stopped_at = max(e["step"] for e in first.events if e["kind"] == "step")
+    assert run.read_status().status == "stopped", first.stderr_text()
+    assert stopped_at < reference.run.snapshot().total_steps
+    assert run.last_checkpoint.name == f"step-{stopped_at:07d}"  # both ranks left after this step
+
+    second = Training(["--resume", run.run_id, "--runs-dir", str(runs_dir), "--nproc", "2"])
+    assert second.finish(timeout=180) == 0, second.stderr_text()
+    assert run.read_status().status == "completed"
+    assert [p.name for p in runs_dir.iterdir()] == [run.run_id]
+    started = [e for e in run.read_events() if isinstance(e, RunStarted)]
+    assert [e.world_size for e in started] == [2, 2]
+    assert started[1].resumed_from_step == stopped_at
+
+    losses, evaluations = steps_and_evaluations(run)
+    expected_losses, expected_evaluations = steps_and_evaluations(reference.run)
+    assert sorted(losses) == sorted(expected_losses)
+    worst = max(abs(losses[step] - expected_losses[step]) for step in expected_losses)
+    print(f"--nproc 2 against one process: {len(losses)} steps, largest loss difference {worst:.2g}")
+    assert worst < 1e-4
+    assert [(split, step) for split, step, _ in evaluations] == [(s, n) for s, n, _ in expected_evaluations]
+    for (_, _, accuracy), (_, _, expected) in zip(evaluations, expected_evaluations):
+        assert abs(accuracy - expected) <= 1 / 48 + 1e-9  # at most one of 48 examples on a near tie
+    predicted = CliRunner().invoke(app, ["predict", run.run_id, "i am so glad", "--runs-dir", str(runs_dir)])
+    assert predicted.exit_code == 0 and predicted.output.strip()
+    check = FolderCheck()
+    check.check(runs_dir)
+    assert check.problems == [] and check.runs == 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the ranks' pids in /proc")
+def test_kill_9_of_one_rank_ends_the_run_and_one_process_resumes_it(tiny, tmp_path):
+    runs_dir = tmp_path / "runs"
+    preset = tmp_path / "kill.toml"
+    preset.write_text(tiny(train__epochs=3, train__eval_every_steps=2).to_toml(), encoding="utf-8")
+    child = Training([str(preset), "--nproc", "2"])
+    assert child.wait_for(lambda events: any(e["kind"] == "checkpoint" for e in events))
+    ranks = worker_pids(child.process.pid)
+    assert sorted(ranks) == [0, 1]
+    os.kill(ranks[1], signal.SIGKILL)
+    try:
+        code = child.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        child.process.kill()
+        pytest.fail(f"the launcher still ran 60 s after rank 1 was killed; stderr: {child.stderr_text()}")
+    assert code != 0
+    assert "killed by SIGKILL" in child.stderr_text()
+    run = RunStore(runs_dir).open(child.run_id)
+    assert run.read_status().status in ("failed", "interrupted")
+    # The other rank is gone too (torchrun's agent took it down).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and Path(f"/proc/{ranks[0]}").exists():
+        time.sleep(0.2)
+    assert not Path(f"/proc/{ranks[0]}").exists() or "Z" in Path(f"/proc/{ranks[0]}/stat").read_text().split()[2]
+
+    resumed = resume_training(run.run_id, runs_dir)  # one process now
+    assert resumed.status == "completed", resumed.error
+    assert [e.world_size for e in run.read_events() if isinstance(e, RunStarted)] == [2, 1]
+    assert Predictor.from_run(run).predict(["i am so glad"], top_k=1)
