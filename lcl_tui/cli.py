@@ -139,30 +139,27 @@ def train(
         if nproc is not None and nproc != 1:  # [ddp] launch torchrun, which runs this command N times
             raise typer.Exit(launch_processes(nproc, preset, set_, runs_dir, max_steps, seed, device, resume,
                                               json_lines, trust_remote_code))
-        from lcl_tui.distributed import batch_split_warning, start_from_environment
+        from lcl_tui.distributed import SINGLE_PROCESS, launched_rank, launched_world_size
 
-        parallel = start_from_environment()  # [ddp] one rank of N when torchrun started this process
+    parallel = SINGLE_PROCESS
     try:
-        # [ddp] rank 0 speaks for every process; the others end with the same exit code, silently
-        with user_errors(quiet=not parallel.is_writer):
+        # [ddp] under torchrun rank 0 speaks for every process; the others end with the same code, silently
+        with user_errors(quiet=launched_rank() > 0):
             from lcl_tui.console import ConsoleReporter
 
+            config = None
+            if resume is None:
+                from lcl_tui.training import train as run_training
+
+                config = train_config(preset, set_, runs_dir, max_steps, seed, device)
+            if launched_world_size() > 1:  # [ddp] torchrun started this process: join its group
+                parallel = join_process_group(config or run_config(resume, runs_dir))
             subscribers = [ConsoleReporter(json_lines=json_lines)] if parallel.is_writer else []
             # [ddp] with several processes the stop comes when they all agree (distributed.py)
             stop = stop_on_signals() if parallel.world_size == 1 else None
             if resume is not None:
                 from lcl_tui.resume import resume_training
-                from lcl_tui.runstore import RunStore
 
-                config = RunStore(runs_dir or DEFAULT_RUNS_DIR).open(resume).load_config()
-            else:
-                from lcl_tui.training import train as run_training
-
-                config = train_config(preset, set_, runs_dir, max_steps, seed, device)
-            warning = batch_split_warning(config.train.batch_size, parallel.world_size)
-            if warning and parallel.is_writer:
-                typer.echo(warning, err=True)
-            if resume is not None:
                 result = resume_training(resume, runs_dir or DEFAULT_RUNS_DIR, subscribers=subscribers, stop=stop,
                                          trust_remote_code=trust_remote_code, parallel=parallel)
             else:
@@ -196,6 +193,23 @@ def train_config(preset: str | None, set_: list[str], runs_dir: Path | None, max
     return load_config(preset, overrides)
 
 
+def run_config(resume: str, runs_dir: Path | None):
+    from lcl_tui.runstore import RunStore
+
+    return RunStore(runs_dir or DEFAULT_RUNS_DIR).open(resume).load_config()
+
+
+def join_process_group(config):
+    """One rank of a data-parallel run (distributed.py); rank 0 warns of an uneven batch split."""
+    from lcl_tui.distributed import batch_split_warning, start_from_environment
+
+    parallel = start_from_environment(config.train.device)
+    warning = batch_split_warning(config.train.batch_size, parallel.world_size)
+    if warning and parallel.is_writer:
+        typer.echo(warning, err=True)
+    return parallel
+
+
 def launch_processes(nproc: int, preset: str | None, set_: list[str], runs_dir: Path | None,
                      max_steps: int | None, seed: int | None, device: str | None, resume: str | None,
                      json_lines: bool, trust_remote_code: bool) -> int:
@@ -208,9 +222,8 @@ def launch_processes(nproc: int, preset: str | None, set_: list[str], runs_dir: 
         from lcl_tui.resume import resumable_checkpoint
         from lcl_tui.runstore import RunStore
 
-        run = RunStore(runs_dir or DEFAULT_RUNS_DIR).open(resume)
-        resumable_checkpoint(run, trust_remote_code)
-        config = run.load_config()
+        resumable_checkpoint(RunStore(runs_dir or DEFAULT_RUNS_DIR).open(resume), trust_remote_code)
+        config = run_config(resume, runs_dir)
     else:
         config = train_config(preset, set_, runs_dir, max_steps, seed, device)
     check_devices(config.train.device, nproc)

@@ -274,6 +274,16 @@ def launched_world_size() -> int:
         return 1
 
 
+def launched_rank() -> int:
+    """This process's rank under torchrun (before joining the group), 0 otherwise."""
+    if launched_world_size() == 1:
+        return 0
+    try:
+        return int(os.environ["RANK"])
+    except ValueError:
+        return 0
+
+
 def cpu_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -314,12 +324,12 @@ def stop_requests_on_signals(request: threading.Event, announce: bool) -> None:
                 signal.signal(getattr(signal, name), request_stop)
 
 
-def start_from_environment() -> SingleProcess:
+def start_from_environment(requested_device: str) -> SingleProcess:
     """Join the process group torchrun set up, or `SINGLE_PROCESS` when there is none.
 
-    One backend per device type: NCCL for CUDA tensors, gloo for CPU tensors (CPU runs,
-    the stop flag, evaluation logits). Each process takes its local rank's GPU and an
-    equal share of the CPU cores.
+    `requested_device` is the run's train.device. CPU runs use gloo; CUDA runs NCCL for the
+    CUDA tensors and gloo for the CPU ones (the stop flag, evaluation logits). Each process
+    takes its local rank's GPU and an equal share of the CPU cores.
     """
     world_size = launched_world_size()
     if world_size == 1:
@@ -328,11 +338,11 @@ def start_from_environment() -> SingleProcess:
 
     local_rank = int(os.environ["LOCAL_RANK"])
     local_world_size = int(os.environ.get("LOCAL_WORLD_SIZE", world_size))
+    check_devices(requested_device, local_world_size)
     torch.set_num_threads(threads_per_process(local_world_size))
     backend = "gloo"
-    if torch.cuda.is_available():
-        if local_rank < torch.cuda.device_count():
-            torch.cuda.set_device(local_rank)
+    if requested_device in ("auto", "cuda") and torch.cuda.is_available():
+        torch.cuda.set_device(local_rank)
         backend = "cpu:gloo,cuda:nccl"
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_seconds()))
     parallel = DataParallel(dist.get_rank(), dist.get_world_size())
