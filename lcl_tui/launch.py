@@ -67,12 +67,13 @@ def train_options(*, overrides: Sequence[str] = (), runs_dir: str | None = None,
 
 
 def check_nproc(nproc: int) -> None:
-    from lcl_tui.distributed import launched_world_size
+    from lcl_tui.distributed import launched_world_size, timeout_seconds
 
     if nproc < 1:
         raise UserError(f"--nproc must be 1 or more (got {nproc})")
     if nproc > 1 and launched_world_size() > 1:
         raise UserError("--nproc starts torchrun itself; under torchrun (or srun torchrun) leave --nproc out")
+    timeout_seconds()  # a bad LCL_TUI_DIST_TIMEOUT: one line here, not one per process
 
 
 def launch_training(nproc: int, config_path_or_preset: str | None, extra_args: Sequence[str]) -> int:

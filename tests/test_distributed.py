@@ -262,6 +262,8 @@ def test_python_m_lcl_tui_is_the_cli():
     (["--nproc", "0"], "--nproc must be 1 or more"),
     (["--nproc", "2", "--device", "cuda:1"], "puts every process on one GPU"),
     (["--nproc", "2", "--device", "mps"], "cannot share the one MPS device"),
+    pytest.param(["--nproc", "2", "--device", "cuda"], "CUDA is not available",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")),
 ])
 def test_bad_nproc_requests_are_one_line_errors(tiny, tmp_path, args, message):
     preset = tmp_path / "tiny.toml"
@@ -269,6 +271,14 @@ def test_bad_nproc_requests_are_one_line_errors(tiny, tmp_path, args, message):
     result = CliRunner().invoke(app, ["train", str(preset), *args])
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_a_bad_collective_timeout_is_one_line(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("LCL_TUI_DIST_TIMEOUT", "soon")
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(tiny().to_toml(), encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", str(preset), "--nproc", "2"])
+    assert result.exit_code == 2 and "LCL_TUI_DIST_TIMEOUT='soon'" in result.output
 
 
 def test_nproc_under_torchrun_is_refused(tiny, tmp_path, monkeypatch):
