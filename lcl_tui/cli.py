@@ -194,6 +194,7 @@ def train_config(preset: str | None, set_: list[str], runs_dir: Path | None, max
 
 
 def run_config(resume: str, runs_dir: Path | None):
+    """The config of the run `--resume` names."""
     from lcl_tui.runstore import RunStore
 
     return RunStore(runs_dir or DEFAULT_RUNS_DIR).open(resume).load_config()
