@@ -123,6 +123,21 @@ class SilentRun(Run):
         pass
 
 
+class LogitsOutOfTheGraph(nn.Module):
+    """scl-two-stage's contrastive stage, for DDP: the loss never uses the logits, so they come
+    back detached; DDP then finds the classifier head unused (gradients None, as one process
+    leaves them) instead of waiting for its gradients forever."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: dict[str, torch.Tensor], with_weights: bool = True) -> ModelOutput:
+        output = self.model(batch, with_weights=with_weights)
+        return ModelOutput(logits=output.logits.detach(), features=output.features,
+                           weight_logits=output.weight_logits)
+
+
 class SingleProcess:
     """One process, as always: every hook hands its input back; no wrapper, no collective."""
 
@@ -185,10 +200,12 @@ class DataParallel(SingleProcess):
         if device.type == "cuda" and device.index not in (None, torch.cuda.current_device()):
             raise UserError(f"train.device=cuda:{device.index} puts every process on one GPU; with several "
                             "processes use train.device=auto or cuda (each takes its local rank's GPU)")
+        if stage == "contrastive":
+            model = LogitsOutOfTheGraph(model)
         wrapped = DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None,
-            # Some parameters never reach the loss (a BERT's pooler; the classifier head in
-            # scl-two-stage's contrastive stage): DDP leaves their gradients None, as one
+            # Some parameters never reach the outputs (a BERT's pooler; the classifier head
+            # in scl-two-stage's contrastive stage): DDP leaves their gradients None, as one
             # process does. (static_graph=True broke the equality test: no.)
             find_unused_parameters=True,
         )

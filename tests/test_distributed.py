@@ -46,6 +46,7 @@ OBJECTIVES = {
     "lcl-shared": (LossConfig(objective="lcl", alpha=0.5, temperature=0.3), "shared"),
     "lcl-separate": (LossConfig(objective="lcl", alpha=0.5, temperature=0.3), "separate"),
     "ce": (LossConfig(objective="ce"), None),
+    "scl-two-stage": (LossConfig(objective="scl-two-stage", temperature=0.3), None),
 }
 
 
@@ -113,28 +114,35 @@ def check_input_gradients(parallel: DataParallel, config: LossConfig, size: int,
 
 
 def check_parameter_gradients(parallel: DataParallel, config: LossConfig, weighting: str | None,
-                              size: int, views: int, seed: int) -> None:
+                              size: int, views: int, seed: int, stage: str = "train") -> None:
+    """Two steps' gradients (DDP only complains about a parameter it waited for in the next one)."""
     torch.manual_seed(seed)
     single = TinyClassifier(weighting).double()
     model = copy.deepcopy(single)
-    wrapped = parallel.wrap(model, stage="train")
+    wrapped = parallel.wrap(model, stage)
     inputs = torch.randn(size, 6, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     labels = torch.tensor(class_aware_labels(size, seed))
     rows = list(range(size)) * views
     with_weights = config.objective == "lcl"
-    expected, _ = objective_loss(single({"x": inputs[rows]}, with_weights=with_weights), labels[rows], config)
-    expected.backward()
-
     shard = parallel.shard(list(range(size)), labels.tolist())
     local_rows = shard.indices * views
-    output = wrapped({"x": inputs[local_rows]}, with_weights=with_weights)
-    output, gathered_labels = parallel.gather(output, labels[local_rows], shard, views, stage="train")
-    loss, _ = objective_loss(output, gathered_labels, config)
-    loss.backward()
-    torch.testing.assert_close(loss, expected, rtol=0, atol=1e-5)
-    for (name, reference), parameter in zip(single.named_parameters(), model.parameters()):
-        assert parameter.grad is not None, name
-        torch.testing.assert_close(parameter.grad, reference.grad, rtol=0, atol=1e-5, msg=name)
+    for _ in range(2):
+        single.zero_grad(set_to_none=True)
+        model.zero_grad(set_to_none=True)
+        expected, _ = objective_loss(single({"x": inputs[rows]}, with_weights=with_weights), labels[rows],
+                                     config, stage)
+        expected.backward()
+        output = wrapped({"x": inputs[local_rows]}, with_weights=with_weights)
+        output, gathered_labels = parallel.gather(output, labels[local_rows], shard, views, stage)
+        loss, _ = objective_loss(output, gathered_labels, config, stage)
+        loss.backward()
+        torch.testing.assert_close(loss, expected, rtol=0, atol=1e-5)
+        for (name, reference), parameter in zip(single.named_parameters(), model.parameters()):
+            if reference.grad is None:  # the classifier in the contrastive stage: untouched
+                assert parameter.grad is None, name
+                continue
+            assert parameter.grad is not None, name
+            torch.testing.assert_close(parameter.grad, reference.grad, rtol=0, atol=1e-5, msg=name)
 
 
 def equality_worker(rank: int, port: int, cases: list[tuple[str, int, int]]) -> None:
@@ -147,6 +155,9 @@ def equality_worker(rank: int, port: int, cases: list[tuple[str, int, int]]) -> 
         parallel = DataParallel(rank, WORLD_SIZE)
         for name, size, views in cases:
             config, weighting = OBJECTIVES[name]
+            if name == "scl-two-stage":
+                check_parameter_gradients(parallel, config, weighting, size, views, seed=size, stage="contrastive")
+                continue
             check_input_gradients(parallel, config, size, seed=size)
             check_parameter_gradients(parallel, config, weighting, size, views, seed=size)
     finally:
@@ -157,9 +168,12 @@ def test_two_ranks_equal_one_process():
     """2 ranks x 16 = 1 process x 32 for SCL, LCL shared and LCL separate: the loss, the input
     gradients and, through a model in DDP, the parameter gradients, to 1e-5 in float64. Then
     uneven shards (7 = 4 + 3), one example (the other rank runs a stand-in), two dropout
-    views, and plain CE. One spawn for all: starting the processes is most of the time."""
+    views, plain CE, and scl-two-stage's contrastive stage (the classifier head left out, its
+    gradients None as in one process). Two steps each. One spawn for all: starting the
+    processes is most of the time."""
     cases = [("scl", 32, 1), ("lcl-shared", 32, 1), ("lcl-separate", 32, 1),
-             ("lcl-separate", 7, 1), ("scl", 1, 1), ("lcl-shared", 5, 2), ("ce", 9, 1)]
+             ("lcl-separate", 7, 1), ("scl", 1, 1), ("lcl-shared", 5, 2), ("ce", 9, 1),
+             ("scl-two-stage", 16, 1)]
     mp.spawn(equality_worker, args=(free_port(), cases), nprocs=WORLD_SIZE, join=True)
 
 
