@@ -200,14 +200,16 @@ class DataParallel(SingleProcess):
         if device.type == "cuda" and device.index not in (None, torch.cuda.current_device()):
             raise UserError(f"train.device=cuda:{device.index} puts every process on one GPU; with several "
                             "processes use train.device=auto or cuda (each takes its local rank's GPU)")
+        # Some parameters never reach the loss: a BERT's (RoBERTa's, MPNet's...) pooler, and the
+        # classifier head in scl-two-stage's contrastive stage. DDP must be told, or it waits
+        # for their gradients; it then leaves them None, as one process does. Told needlessly
+        # (ELECTRA, the RNNs), it warns in every process. (static_graph broke the equality test.)
+        unused = stage == "contrastive" or any(".pooler." in f".{name}" for name, _ in model.named_parameters())
         if stage == "contrastive":
             model = LogitsOutOfTheGraph(model)
         wrapped = DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None,
-            # Some parameters never reach the outputs (a BERT's pooler; the classifier head
-            # in scl-two-stage's contrastive stage): DDP leaves their gradients None, as one
-            # process does. (static_graph=True broke the equality test: no.)
-            find_unused_parameters=True,
+            find_unused_parameters=unused,
         )
         # The same draw on every rank, then one seed per rank: dropout masks differ across ranks.
         torch.manual_seed(int(torch.randint(0, 2**62, (1,))) + self.rank)
