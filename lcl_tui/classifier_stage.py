@@ -60,6 +60,7 @@ class ClassifierStage:
     def publish_step(self, loss: float, accuracy: float, lr: float, epoch: float, rate: float) -> None:
         trainer = self.trainer
         trainer.step += 1
+        trainer.parallel.agree_stop(trainer.stop)  # every rank stops after the same step
         trainer.publish(StepEvent(
             step=trainer.step, total_steps=trainer.total_steps, epoch=epoch, loss=loss,
             components={"ce": loss}, lr=lr, examples_per_second=rate,

@@ -37,10 +37,13 @@ def fail(message: str) -> None:
 
 
 @contextlib.contextmanager
-def user_errors() -> Iterator[None]:
+def user_errors(quiet: bool = False) -> Iterator[None]:
+    """A UserError becomes one line and exit 2 (`quiet`: the exit code alone)."""
     try:
         yield
     except UserError as error:
+        if quiet:
+            raise typer.Exit(2) from None
         fail(str(error))
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
@@ -120,6 +123,9 @@ def train(
     json_lines: Annotated[bool, typer.Option("--json", help="Print every event as a JSON line.")] = False,
     trust_remote_code: Annotated[bool, typer.Option(
         "--trust-remote-code", help="With --resume: run the model code the run's config asks for.")] = False,
+    nproc: Annotated[Optional[int], typer.Option(
+        "--nproc", help="Train data-parallel in N processes on this machine, through torchrun: one per GPU, "
+                        "or N CPU processes on a CPU machine.")] = None,
 ) -> None:
     """Train one run headless (or --resume one) and print its test accuracy."""
     with user_errors():
@@ -131,27 +137,40 @@ def train(
         elif trust_remote_code:
             raise UserError("--trust-remote-code goes with --resume; for a new run set model.trust_remote_code=true")
         quiet_libraries()
-        from lcl_tui.console import ConsoleReporter
+        if nproc is not None and nproc != 1:  # [ddp] launch torchrun, which runs this command N times
+            raise typer.Exit(launch_processes(nproc, preset, set_, runs_dir, max_steps, seed, device, resume,
+                                              json_lines, trust_remote_code))
+        from lcl_tui.distributed import SINGLE_PROCESS, launched_rank, launched_world_size
 
-        reporter = ConsoleReporter(json_lines=json_lines)
-        stop = stop_on_signals()
-        if resume is not None:
-            from lcl_tui.resume import resume_training
+    parallel = SINGLE_PROCESS
+    try:
+        # [ddp] under torchrun rank 0 speaks for every process; the others end with the same code, silently
+        with user_errors(quiet=launched_rank() > 0):
+            from lcl_tui.console import ConsoleReporter
 
-            result = resume_training(resume, runs_dir or DEFAULT_RUNS_DIR, subscribers=[reporter], stop=stop,
-                                     trust_remote_code=trust_remote_code)
-        else:
-            from lcl_tui.config import load_config, parse_overrides
-            from lcl_tui.training import train as run_training
+            config = None
+            if resume is None:
+                from lcl_tui.training import train as run_training
 
-            overrides = parse_overrides(set_)
-            for key, value in (("output.runs_dir", runs_dir and str(runs_dir)), ("train.max_steps", max_steps),
-                               ("train.seed", seed), ("train.device", device)):
-                if value is not None:
-                    overrides[key] = value
-            config = load_config(preset, overrides)
-            result = run_training(config, subscribers=[reporter], stop=stop)
-        reporter.close()
+                config = train_config(preset, set_, runs_dir, max_steps, seed, device)
+            if launched_world_size() > 1:  # [ddp] torchrun started this process: join its group
+                parallel = join_process_group(config or run_config(resume, runs_dir))
+            subscribers = [ConsoleReporter(json_lines=json_lines)] if parallel.is_writer else []
+            # [ddp] with several processes the stop comes when they all agree (distributed.py)
+            stop = stop_on_signals() if parallel.world_size == 1 else None
+            if resume is not None:
+                from lcl_tui.resume import resume_training
+
+                result = resume_training(resume, runs_dir or DEFAULT_RUNS_DIR, subscribers=subscribers, stop=stop,
+                                         trust_remote_code=trust_remote_code, parallel=parallel)
+            else:
+                result = run_training(config, subscribers=subscribers, stop=stop, parallel=parallel)
+            for reporter in subscribers:
+                reporter.close()
+    finally:
+        parallel.close()
+    if not parallel.is_writer:
+        raise typer.Exit(1 if result.status == RunState.FAILED else 0)
     typer.echo(f"run: {result.run.path}")
     if result.status == RunState.FAILED:
         typer.echo(f"error: run failed: {result.error}", err=True)
@@ -160,6 +179,59 @@ def train(
         typer.echo(f"test accuracy {result.test.accuracy:.4f}  macro-F1 {result.test.macro_f1:.4f}")
     elif result.status == RunState.STOPPED:
         typer.echo("stopped before testing; the best checkpoint so far is kept")
+
+
+def train_config(preset: str | None, set_: list[str], runs_dir: Path | None, max_steps: int | None,
+                 seed: int | None, device: str | None):
+    """A new run's config: the preset with `--set` and the option overrides applied."""
+    from lcl_tui.config import load_config, parse_overrides
+
+    overrides = parse_overrides(set_)
+    for key, value in (("output.runs_dir", runs_dir and str(runs_dir)), ("train.max_steps", max_steps),
+                       ("train.seed", seed), ("train.device", device)):
+        if value is not None:
+            overrides[key] = value
+    return load_config(preset, overrides)
+
+
+def run_config(resume: str, runs_dir: Path | None):
+    """The config of the run `--resume` names."""
+    from lcl_tui.runstore import RunStore
+
+    return RunStore(runs_dir or DEFAULT_RUNS_DIR).open(resume).load_config()
+
+
+def join_process_group(config):
+    """One rank of a data-parallel run (distributed.py); rank 0 warns of an uneven batch split."""
+    from lcl_tui.distributed import batch_split_warning, start_from_environment
+
+    parallel = start_from_environment(config.train.device)
+    warning = batch_split_warning(config.train.batch_size, parallel.world_size)
+    if warning and parallel.is_writer:
+        typer.echo(warning, err=True)
+    return parallel
+
+
+def launch_processes(nproc: int, preset: str | None, set_: list[str], runs_dir: Path | None,
+                     max_steps: int | None, seed: int | None, device: str | None, resume: str | None,
+                     json_lines: bool, trust_remote_code: bool) -> int:
+    """`train --nproc N`: check what the processes would trip on, here in one line, then start them."""
+    from lcl_tui.distributed import check_devices
+    from lcl_tui.launch import check_nproc, launch_training, train_options
+
+    check_nproc(nproc)
+    if resume is not None:
+        from lcl_tui.resume import resumable_checkpoint
+        from lcl_tui.runstore import RunStore
+
+        resumable_checkpoint(RunStore(runs_dir or DEFAULT_RUNS_DIR).open(resume), trust_remote_code)
+        config = run_config(resume, runs_dir)
+    else:
+        config = train_config(preset, set_, runs_dir, max_steps, seed, device)
+    check_devices(config.train.device, nproc)
+    options = train_options(overrides=set_, runs_dir=runs_dir and str(runs_dir), max_steps=max_steps, seed=seed,
+                            device=device, resume=resume, json_lines=json_lines, trust_remote_code=trust_remote_code)
+    return launch_training(nproc, preset, options)
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")

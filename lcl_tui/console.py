@@ -39,8 +39,9 @@ class ConsoleReporter:
             print(json.dumps(event.to_dict(), ensure_ascii=False), file=self.stream, flush=True)
             return
         if isinstance(event, RunStarted):
+            processes = f" x {event.world_size} processes" if event.world_size > 1 else ""
             self.print(
-                f"run {event.run_id}: {event.objective} on {event.device}, "
+                f"run {event.run_id}: {event.objective} on {event.device}{processes}, "
                 f"{event.train_size}/{event.validation_size}/{event.test_size} train/validation/test, "
                 f"{len(event.label_names)} labels, {event.total_steps} steps"
             )

@@ -11,6 +11,7 @@ import torch
 
 from lcl_tui.batching import EncodedTexts, collate, sequential_batches
 from lcl_tui.devices import Placement
+from lcl_tui.distributed import SINGLE_PROCESS, SingleProcess
 from lcl_tui.errors import TrainingFault
 from lcl_tui.events import EvalEvent
 from lcl_tui.metrics import accuracy, confusion_matrix, macro_f1, per_class_metrics
@@ -30,23 +31,26 @@ def evaluation_memory_guard(batch_size: int) -> Iterator[None]:
 class Evaluator:
     """Runs a model over a split in batches of `batch_size`, without gradients."""
 
-    def __init__(self, placement: Placement, label_names: list[str], batch_size: int):
+    def __init__(self, placement: Placement, label_names: list[str], batch_size: int,
+                 parallel: SingleProcess = SINGLE_PROCESS):
         self.placement = placement
         self.label_names = label_names
         self.batch_size = batch_size
+        # In a data-parallel run each rank predicts its share of the batches; `combine` sums them.
+        self.parallel = parallel
 
     @torch.no_grad()
     def logits(self, model: torch.nn.Module, data: EncodedTexts) -> torch.Tensor:
         model.eval()
         logits = torch.zeros((len(data), len(self.label_names)))
-        for indices in sequential_batches(data, self.batch_size):
+        for indices in self.parallel.share(sequential_batches(data, self.batch_size)):
             with evaluation_memory_guard(len(indices)):
                 batch = self.placement.to_device(collate(data, indices))
                 with self.placement.autocast():
                     output = model(batch, with_weights=False)
                 logits[indices] = output.logits.float().cpu()
         model.train()
-        return logits
+        return self.parallel.combine(logits)
 
     @torch.no_grad()
     def features(self, model: torch.nn.Module, data: EncodedTexts) -> torch.Tensor:

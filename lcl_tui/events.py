@@ -35,6 +35,8 @@ class RunStarted(Event):
     time: float
     # Set when a run continues from a checkpoint: later events replace those past this step.
     resumed_from_step: int | None = None
+    # Processes training together (data parallel); runs logged before it existed read as 1.
+    world_size: int = 1
 
 
 @dataclass

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from lcl_tui.distributed import SINGLE_PROCESS, SingleProcess
 from lcl_tui.errors import UserError
 from lcl_tui.resources import check_device
 from lcl_tui.run_state import RunState
@@ -15,30 +17,33 @@ from lcl_tui.training_state import has_position
 
 
 def resume_training(run_id_or_path: str, runs_dir: str | Path, *, subscribers: Sequence[Subscriber] = (),
-                    stop: threading.Event | None = None, trust_remote_code: bool = False) -> TrainResult:
+                    stop: threading.Event | None = None, trust_remote_code: bool = False,
+                    parallel: SingleProcess = SINGLE_PROCESS) -> TrainResult:
     """Continue a run from its last checkpoint: weights, optimiser, scheduler, sampler, RNG.
 
     A run folder may come from anyone: if its config asks for the model's own code
     (model.trust_remote_code), that code runs only when the caller says so again.
     """
     run = RunStore(runs_dir).open(run_id_or_path)
-    # One writer per run: taken before anything is read for the resume or written, held to the end.
-    with run.writing():
-        checkpoint = resumable_checkpoint(run, trust_remote_code)
+    # One writer per run: rank 0 (or the single process) takes the lock before anything is
+    # read for the resume or written, and holds it to the end; the other ranks only read.
+    with run.writing() if parallel.is_writer else contextlib.nullcontext(run):
+        # The other ranks would find the run "running" already: rank 0 marked it so.
+        checkpoint = resumable_checkpoint(run, trust_remote_code, check_status=parallel.is_writer)
         config = run.load_config()
         check_device(config.train.device)
         trainer = Trainer(config, store=RunStore(run.path.parent), stop=stop, subscribers=subscribers,
-                          run=run, resume_from=checkpoint)
+                          run=run, resume_from=checkpoint, parallel=parallel)
         return trainer.run()
 
 
-def resumable_checkpoint(run: Run, trust_remote_code: bool = False) -> Path:
+def resumable_checkpoint(run: Run, trust_remote_code: bool = False, check_status: bool = True) -> Path:
     """The checkpoint a run would resume from; a UserError says why it cannot be resumed."""
     status = run.read_status()
-    if status.status == RunState.COMPLETED:
+    if check_status and status.status == RunState.COMPLETED:
         raise UserError(f"run {run.run_id} already completed; start a new run to train more")
     # Holding the writer lock ourselves, a status that still says running is a dead writer's.
-    if status.status == RunState.RUNNING and not run.holds_writer:
+    if check_status and status.status == RunState.RUNNING and not run.holds_writer:
         raise UserError(f"run {run.run_id} is still running (pid {status.pid}); stop it before resuming")
     checkpoint = last_checkpoint_or_why(run)
     if not has_position(checkpoint):

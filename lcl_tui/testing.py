@@ -30,8 +30,12 @@ def tiny_vocabulary() -> list[str]:
     return SPECIAL_TOKENS + words
 
 
-def write_tiny_model(folder: Path, hidden_size: int = 32, layers: int = 2, seed: int = 0) -> Path:
-    """A random-weight BERT with its tokenizer, saved as a Hugging Face folder."""
+def write_tiny_model(folder: Path, hidden_size: int = 32, layers: int = 2, seed: int = 0,
+                     dropout: float = 0.1) -> Path:
+    """A random-weight BERT with its tokenizer, saved as a Hugging Face folder.
+
+    `dropout=0` makes training a function of the data order alone (no random masks).
+    """
     import torch
     from transformers import BertConfig, BertModel, BertTokenizer
 
@@ -48,7 +52,7 @@ def write_tiny_model(folder: Path, hidden_size: int = 32, layers: int = 2, seed:
     config = BertConfig(
         vocab_size=len(tiny_vocabulary()), hidden_size=hidden_size, num_hidden_layers=layers,
         num_attention_heads=2, intermediate_size=hidden_size * 2, max_position_embeddings=64,
-        pad_token_id=0,
+        pad_token_id=0, hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
     )
     torch.manual_seed(seed)
     BertModel(config).save_pretrained(folder, safe_serialization=True)

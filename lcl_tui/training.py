@@ -26,6 +26,7 @@ from lcl_tui.checkpointing import Checkpointer
 from lcl_tui.classifier_stage import ClassifierStage
 from lcl_tui.config import RunConfig
 from lcl_tui.devices import Placement, set_seed
+from lcl_tui.distributed import SINGLE_PROCESS, SingleProcess
 from lcl_tui.errors import TrainingFault, UserError
 from lcl_tui.evaluation import Evaluator, Selection
 from lcl_tui.events import EvalEvent, Event, RunFinished, RunStarted
@@ -56,15 +57,18 @@ class Trainer:
 
     def __init__(self, config: RunConfig, *, store: RunStore | None = None,
                  stop: threading.Event | None = None, subscribers: Sequence[Subscriber] = (),
-                 run: Run | None = None, resume_from: Path | None = None):
+                 run: Run | None = None, resume_from: Path | None = None,
+                 parallel: SingleProcess = SINGLE_PROCESS):
         self.config = config
+        # One rank of a data-parallel run, or the single process (every hook a no-op).
+        self.parallel = parallel
         # A checkpoint folder with training state: continue from it instead of starting fresh.
         self.resume_from = resume_from
         self.position: LoopPosition | None = read_position(resume_from) if resume_from else None
         self.store = store or RunStore(config.output.runs_dir)
         self.stop = stop or threading.Event()
         self.subscribers = list(subscribers)
-        self.run_folder = run
+        self.run_folder = parallel.run_view(run)  # ranks other than 0 never write the run folder
         self.step = self.position.step if self.position else 0
         self.started_at = time.time()
         self.selection = Selection.resumed(self.position)
@@ -101,7 +105,7 @@ class Trainer:
         batches_per_epoch = math.ceil(len(self.train_data) / train.batch_size)
         self.steps_per_epoch = max(1, math.ceil(batches_per_epoch / train.grad_accumulation))
         self.total_steps = train.max_steps or train.epochs * self.steps_per_epoch
-        self.evaluator = Evaluator(self.placement, self.label_names, train.eval_batch_size)
+        self.evaluator = Evaluator(self.placement, self.label_names, train.eval_batch_size, self.parallel)
         self.open_run_folder()
 
     def open_run_folder(self) -> None:
@@ -125,6 +129,7 @@ class Trainer:
             validation_size=len(self.validation_data), test_size=len(self.test_data),
             objective=self.config.loss.objective, time=self.started_at,
             resumed_from_step=self.position.step if self.position else None,
+            world_size=self.parallel.world_size,
         ))
         status, error, test = RunState.COMPLETED, None, None
         try:
@@ -180,6 +185,8 @@ class Trainer:
         return self.selection.patience_exhausted(self.config.train.patience)
 
     def save(self, best: bool, metrics: EvalEvent | None) -> None:
+        if not self.parallel.is_writer:  # rank 0 saves; its model is every rank's model
+            return
         self.checkpointer.save(self.model, self.tokenizer, self.step, best=best, metrics=metrics,
                                resume=self.resume_point())
 
@@ -203,6 +210,10 @@ class Trainer:
         """Reload the best checkpoint from disk (proving it loads) and test it there."""
         run = self.run_folder
         assert run is not None
+        if not self.parallel.is_writer:  # rank 0 tests alone; the other ranks are done
+            return None
+        # No collective from here on: the other ranks may have exited.
+        self.parallel = self.evaluator.parallel = SINGLE_PROCESS
         folder = run.best_checkpoint
         if folder is None or len(self.test_data) == 0:
             return None
@@ -219,10 +230,11 @@ class Trainer:
 
 
 def train(config: RunConfig, *, store: RunStore | None = None, stop: threading.Event | None = None,
-          subscribers: Sequence[Subscriber] = (), run: Run | None = None) -> TrainResult:
+          subscribers: Sequence[Subscriber] = (), run: Run | None = None,
+          parallel: SingleProcess = SINGLE_PROCESS) -> TrainResult:
     """Train one run to the end (or to its stop signal). See the module docstring."""
     check_device(config.train.device)
-    trainer = Trainer(config, store=store, stop=stop, subscribers=subscribers, run=run)
+    trainer = Trainer(config, store=store, stop=stop, subscribers=subscribers, run=run, parallel=parallel)
     try:
         return trainer.run()
     except UserError as error:

@@ -65,6 +65,9 @@ class EncoderLoop:
         trainer = self.trainer
         trainer.optimization, trainer.stage = self.optimization, self.stage
         epoch, first_batch = self.resume_point()
+        # DistributedDataParallel in a data-parallel run; the model itself otherwise. The bare
+        # model stays the optimiser's, the checkpoints' and evaluation's.
+        self.train_model = trainer.parallel.wrap(trainer.model, self.stage)
         self.window_start = time.perf_counter()
         while self.more_steps():
             ended = self.run_epoch(epoch, first_batch)
@@ -148,6 +151,7 @@ class EncoderLoop:
         self.check_finite(loss, norm_value)
         lr = self.optimizer_step()
         trainer.step += 1
+        trainer.parallel.agree_stop(trainer.stop)  # every rank stops after the same step
         now = time.perf_counter()
         rate = self.window_examples / max(now - self.window_start, 1e-9)
         self.window_start, self.window_examples = now, 0
@@ -169,11 +173,14 @@ class EncoderLoop:
 
     def forward_backward(self, indices: list[int], group_size: int):
         trainer, config = self.trainer, self.config
-        batch = self.batch_on_device(indices)
+        # In a data-parallel run this rank runs its slice of the batch, then every rank takes the
+        # loss of the whole global batch (lcl_tui/distributed.py): negatives from every device.
+        shard = trainer.parallel.shard(indices, trainer.train_data.labels)
+        batch = self.batch_on_device(shard.indices)
         try:
             with trainer.placement.autocast():
-                output = trainer.model(batch, with_weights=config.loss.objective == "lcl")
-            labels = _labels(batch)
+                output = self.train_model(batch, with_weights=config.loss.objective == "lcl")
+            output, labels = trainer.parallel.gather(output, _labels(batch), shard, self.views, self.stage)
             loss, parts = objective_loss(output, labels, config.loss, self.stage)
             self.optimization.scaler.scale(loss / group_size).backward()
         except torch.OutOfMemoryError:
