@@ -6,15 +6,14 @@ instant. Every user mistake is one line on stderr and exit code 2, never a trace
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from lcl_tui.cli_support import DEFAULT_RUNS_DIR, fail, stop_on_signals, user_errors  # noqa: F401
 from lcl_tui.errors import UserError
 from lcl_tui.quiet import quiet_libraries
 from lcl_tui.run_state import RunState
@@ -28,51 +27,6 @@ app = typer.Typer(
 )
 
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder holding the runs.")]
-DEFAULT_RUNS_DIR = Path("runs")
-
-
-def fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-@contextlib.contextmanager
-def user_errors(quiet: bool = False) -> Iterator[None]:
-    """A UserError becomes one line and exit 2 (`quiet`: the exit code alone)."""
-    try:
-        yield
-    except UserError as error:
-        if quiet:
-            raise typer.Exit(2) from None
-        fail(str(error))
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise typer.Exit(130) from None
-
-
-def stop_on_signals():
-    """Ctrl-C, SIGTERM (a batch scheduler's pre-emption) or SIGHUP stops after the current step,
-    keeping a checkpoint to `--resume` from; a second Ctrl-C aborts at once."""
-    import signal
-    import threading
-
-    stop = threading.Event()
-
-    def request_stop(signum, frame):
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        stop.set()
-        typer.echo("stopping after this step (Ctrl-C again to abort)", err=True)
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
-        # A dropped SSH session: stop cleanly with a checkpoint rather than die mid-write.
-        if hasattr(signal, "SIGHUP"):
-            signal.signal(signal.SIGHUP, request_stop)
-    return stop
-
-
 @app.callback(invoke_without_command=True)
 def open_app(
     ctx: typer.Context,
@@ -128,48 +82,17 @@ def train(
                         "or N CPU processes on a CPU machine.")] = None,
 ) -> None:
     """Train one run headless (or --resume one) and print its test accuracy."""
+    from lcl_tui.cli_train import check_train_options, launch_processes, train_here
+
     with user_errors():
-        if resume is not None:
-            if preset is not None or set_ or max_steps is not None or seed is not None or device is not None:
-                raise UserError("--resume continues a run with its own config; drop the preset and the overrides")
-        elif preset is None:
-            raise UserError("give a preset name or .toml file (see `lcl-tui presets`), or --resume RUN")
-        elif trust_remote_code:
-            raise UserError("--trust-remote-code goes with --resume; for a new run set model.trust_remote_code=true")
+        check_train_options(preset, set_, max_steps, seed, device, resume, trust_remote_code)
         quiet_libraries()
-        if nproc is not None and nproc != 1:  # [ddp] launch torchrun, which runs this command N times
+        if nproc is not None and nproc != 1:  # launch torchrun, which runs this command N times
             raise typer.Exit(launch_processes(nproc, preset, set_, runs_dir, max_steps, seed, device, resume,
                                               json_lines, trust_remote_code))
-        from lcl_tui.distributed import SINGLE_PROCESS, launched_rank, launched_world_size
-
-    parallel = SINGLE_PROCESS
-    try:
-        # [ddp] under torchrun rank 0 speaks for every process; the others end with the same code, silently
-        with user_errors(quiet=launched_rank() > 0):
-            from lcl_tui.console import ConsoleReporter
-
-            config = None
-            if resume is None:
-                from lcl_tui.training import train as run_training
-
-                config = train_config(preset, set_, runs_dir, max_steps, seed, device)
-            if launched_world_size() > 1:  # [ddp] torchrun started this process: join its group
-                parallel = join_process_group(config or run_config(resume, runs_dir))
-            subscribers = [ConsoleReporter(json_lines=json_lines)] if parallel.is_writer else []
-            # [ddp] with several processes the stop comes when they all agree (distributed.py)
-            stop = stop_on_signals() if parallel.world_size == 1 else None
-            if resume is not None:
-                from lcl_tui.resume import resume_training
-
-                result = resume_training(resume, runs_dir or DEFAULT_RUNS_DIR, subscribers=subscribers, stop=stop,
-                                         trust_remote_code=trust_remote_code, parallel=parallel)
-            else:
-                result = run_training(config, subscribers=subscribers, stop=stop, parallel=parallel)
-            for reporter in subscribers:
-                reporter.close()
-    finally:
-        parallel.close()
-    if not parallel.is_writer:
+    result, is_writer = train_here(preset, set_, runs_dir, max_steps, seed, device, resume, json_lines,
+                                   trust_remote_code)
+    if not is_writer:  # under torchrun rank 0 speaks for every process; the others end silently
         raise typer.Exit(1 if result.status == RunState.FAILED else 0)
     typer.echo(f"run: {result.run.path}")
     if result.status == RunState.FAILED:
@@ -179,59 +102,6 @@ def train(
         typer.echo(f"test accuracy {result.test.accuracy:.4f}  macro-F1 {result.test.macro_f1:.4f}")
     elif result.status == RunState.STOPPED:
         typer.echo("stopped before testing; the best checkpoint so far is kept")
-
-
-def train_config(preset: str | None, set_: list[str], runs_dir: Path | None, max_steps: int | None,
-                 seed: int | None, device: str | None):
-    """A new run's config: the preset with `--set` and the option overrides applied."""
-    from lcl_tui.config import load_config, parse_overrides
-
-    overrides = parse_overrides(set_)
-    for key, value in (("output.runs_dir", runs_dir and str(runs_dir)), ("train.max_steps", max_steps),
-                       ("train.seed", seed), ("train.device", device)):
-        if value is not None:
-            overrides[key] = value
-    return load_config(preset, overrides)
-
-
-def run_config(resume: str, runs_dir: Path | None):
-    """The config of the run `--resume` names."""
-    from lcl_tui.runstore import RunStore
-
-    return RunStore(runs_dir or DEFAULT_RUNS_DIR).open(resume).load_config()
-
-
-def join_process_group(config):
-    """One rank of a data-parallel run (distributed.py); rank 0 warns of an uneven batch split."""
-    from lcl_tui.distributed import batch_split_warning, start_from_environment
-
-    parallel = start_from_environment(config.train.device)
-    warning = batch_split_warning(config.train.batch_size, parallel.world_size)
-    if warning and parallel.is_writer:
-        typer.echo(warning, err=True)
-    return parallel
-
-
-def launch_processes(nproc: int, preset: str | None, set_: list[str], runs_dir: Path | None,
-                     max_steps: int | None, seed: int | None, device: str | None, resume: str | None,
-                     json_lines: bool, trust_remote_code: bool) -> int:
-    """`train --nproc N`: check what the processes would trip on, here in one line, then start them."""
-    from lcl_tui.distributed import check_devices
-    from lcl_tui.launch import check_nproc, launch_training, train_options
-
-    check_nproc(nproc)
-    if resume is not None:
-        from lcl_tui.resume import resumable_checkpoint
-        from lcl_tui.runstore import RunStore
-
-        resumable_checkpoint(RunStore(runs_dir or DEFAULT_RUNS_DIR).open(resume), trust_remote_code)
-        config = run_config(resume, runs_dir)
-    else:
-        config = train_config(preset, set_, runs_dir, max_steps, seed, device)
-    check_devices(config.train.device, nproc)
-    options = train_options(overrides=set_, runs_dir=runs_dir and str(runs_dir), max_steps=max_steps, seed=seed,
-                            device=device, resume=resume, json_lines=json_lines, trust_remote_code=trust_remote_code)
-    return launch_training(nproc, preset, options)
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -380,27 +250,6 @@ def presets() -> None:
     typer.echo(f"packaged presets: {packaged_folder(PRESETS)}; yours: ./{PRESETS}/*.toml (a name there wins)")
 
 
-# A sweep that trains more runs than this asks first (on a terminal) or needs --yes.
-CONFIRM_ABOVE_RUNS = 200
-
-
-def stdin_is_a_terminal() -> bool:
-    return sys.stdin is not None and sys.stdin.isatty()
-
-
-def confirm_large_sweep(to_train: int, yes: bool) -> None:
-    """Ask before a sweep trains more than CONFIRM_ABOVE_RUNS runs (a 10,000-run grid is
-    usually a typo in [grid]); without a terminal to ask on, --yes must say so."""
-    if yes or to_train <= CONFIRM_ABOVE_RUNS:
-        return
-    if not stdin_is_a_terminal():
-        raise UserError(f"this sweep would train {to_train} runs (more than {CONFIRM_ABOVE_RUNS}); check its "
-                        "[grid] and seeds, and add --yes to start it without a terminal to confirm on")
-    if not typer.confirm(f"Train {to_train} runs?", default=False):
-        typer.echo("not started", err=True)
-        raise typer.Exit(1)
-
-
 @app.command()
 def sweep(
     file: Annotated[Path, typer.Argument(help="A sweep .toml file, or a sweep's name (see sweeps/).")],
@@ -410,13 +259,14 @@ def sweep(
         "--baseline", help="Compare every setting with this one: a setting's label or slug, a variant "
                            "label or key=value grid values (overrides the file's baseline).")] = None,
     yes: Annotated[bool, typer.Option(
-        "--yes", "-y", help=f"Start without asking, even above {CONFIRM_ABOVE_RUNS} runs.")] = False,
+        "--yes", "-y", help="Start without asking, even above 200 runs.")] = False,
 ) -> None:
     """Run a grid of settings x seeds (skipping completed runs, resuming stopped ones) and
     write a results table. Ctrl-C, SIGTERM or SIGHUP stop after the current step with a
     checkpoint; run the same command again to continue."""
     with user_errors():
         from lcl_tui.runstore import RunStore
+        from lcl_tui.cli_sweep import confirm_large_sweep, run_sweep_with_progress
         from lcl_tui.sweep import PlanSummary, load_sweep, plan_sweep, with_baseline, write_results
 
         loaded = load_sweep(file)
@@ -432,7 +282,7 @@ def sweep(
             return
         confirm_large_sweep(summary.to_train, yes)
         stop = stop_on_signals()
-        failed = _run_sweep_with_progress(loaded, store, stop)
+        failed = run_sweep_with_progress(loaded, store, stop)
         markdown, md_path, csv_path = write_results(loaded, store)
     typer.echo(markdown, nl=False)
     typer.echo(f"results: {md_path} and {csv_path}")
@@ -441,42 +291,6 @@ def sweep(
     if failed:
         typer.echo(f"error: {failed} run(s) failed; run the sweep again to redo them", err=True)
         raise typer.Exit(1)
-
-
-def _run_sweep_with_progress(loaded, store, stop) -> int:
-    """Train the sweep's runs, a line for each as it starts and ends; the number that failed."""
-    quiet_libraries()
-    from lcl_tui.console import ConsoleReporter
-    from lcl_tui.events import RunStarted
-    from lcl_tui.sweep import run_sweep
-
-    class FreshReporterPerRun:
-        """A console reporter closes its bar at the end of a run; each run gets a new one."""
-
-        reporter: ConsoleReporter | None = None
-
-        def __call__(self, event) -> None:
-            if isinstance(event, RunStarted) or self.reporter is None:
-                self.reporter = ConsoleReporter(interval=30.0)
-            self.reporter(event)
-
-    failed = 0
-    for progress in run_sweep(loaded, store, subscribers=[FreshReporterPerRun()], stop=stop):
-        where = f"[{progress.index}/{progress.total}] {progress.point.run_name}"
-        if progress.kind == "skipped":
-            typer.echo(f"{where}: skipped ({progress.status})")
-        elif progress.kind == "started":
-            verb = {"redo": "redo", "resume": "resume"}.get(progress.status or "", "start")
-            typer.echo(f"{where}: {verb} ({progress.point.setting.label}, seed {progress.point.seed})")
-        elif progress.status == RunState.STOPPED:
-            typer.echo(f"{where}: stopped; its last checkpoint is kept to resume from", err=True)
-        elif progress.error or progress.status != RunState.COMPLETED:
-            failed += progress.status == RunState.FAILED
-            typer.echo(f"{where}: {progress.status}: {progress.error or 'no test result'}", err=True)
-        else:
-            typer.echo(f"{where}: test accuracy {progress.test_accuracy:.4f} macro-F1 "
-                       f"{progress.test_macro_f1:.4f} ({progress.seconds:.0f}s)")
-    return failed
 
 
 def main() -> None:

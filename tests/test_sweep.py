@@ -500,8 +500,9 @@ def test_a_sweep_above_200_runs_needs_yes_without_a_terminal(big_sweep, tmp_path
 
 def test_a_sweep_above_200_runs_asks_on_a_terminal(big_sweep, tmp_path, monkeypatch):
     import lcl_tui.cli as cli
+    import lcl_tui.cli_sweep as cli_sweep
 
-    monkeypatch.setattr(cli, "stdin_is_a_terminal", lambda: True)
+    monkeypatch.setattr(cli_sweep, "stdin_is_a_terminal", lambda: True)
     runs_dir = tmp_path / "big-runs"
     result = CliRunner().invoke(cli.app, ["sweep", str(big_sweep), "--runs-dir", str(runs_dir)], input="n\n")
     assert result.exit_code == 1, result.output
