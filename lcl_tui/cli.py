@@ -133,8 +133,10 @@ def train(
         quiet_libraries()
         from lcl_tui.console import ConsoleReporter
 
-        reporter = ConsoleReporter(json_lines=json_lines)
         stop = stop_on_signals()
+        # A closed stdout means its reader has gone (the app that started this run, a pipe):
+        # stop as on Ctrl-C, keeping a checkpoint.
+        reporter = ConsoleReporter(json_lines=json_lines, on_closed=stop.set)
         if resume is not None:
             from lcl_tui.resume import resume_training
 

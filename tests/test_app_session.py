@@ -88,8 +88,13 @@ def test_stopping_says_what_happened(tmp_path):
     session.queue.ready_to_start()
     stopped = session.stop()  # the selected one: only queued, so it ends now
     assert stopped.ended == (waiting,) and stopped.notice is None and waiting.state == RunState.STOPPED
-    assert session.stop(training.key).notice == Notice("Stopping a: it ends after the current step")
-    assert training.stop.is_set()
+    assert session.stop(training.key).notice == Notice("Stopping a: it ends after the current step (x again: "
+                                                       "at once)")
+    assert training.stop.is_set() and not training.stop.killed
+    # Asked again: its process is killed; the run then reads interrupted.
+    assert session.stop(training.key).notice == Notice(
+        "Ending a now: it reads interrupted; resume it (u) from its last checkpoint", "warning")
+    assert training.stop.killed
     assert session.stop(waiting.key).notice == Notice("b is not training (stopped)", "warning")
     assert session.stop("no-such-run").notice == Notice("That run is not training", "warning")
 
@@ -129,7 +134,7 @@ def test_resume_checks_before_it_reads_anything(tmp_path):
 def test_a_run_opened_from_disk_resumes_from_its_folder(tmp_path):
     seen = []
 
-    def resume(run_path, runs_dir, *, stop, subscribers):
+    def resume(run_path, runs_dir, *, stop, subscribers, threads=None):
         seen.append((run_path, runs_dir))
 
     session = make_session(tmp_path, resume=resume)

@@ -21,10 +21,10 @@ from test_app_fakes import (
 class ScoringTrainer(FakeTrainer):
     """A fake trainer that ends with a test evaluation whose accuracy the seed decides."""
 
-    def __call__(self, config, *, store=None, stop=None, subscribers=(), run=None):
+    def __call__(self, config, *, store=None, stop=None, subscribers=(), run=None, threads=None):
         captured = []
         result = super().__call__(config, store=store, stop=stop,
-                                  subscribers=[*subscribers, captured.append], run=run)
+                                  subscribers=[*subscribers, captured.append], run=run, threads=threads)
         if result.status == "completed":
             test = fake_eval(10 * config.train.seed, LABELS, split="test")
             result.run.append_event(test)
@@ -74,7 +74,7 @@ async def test_a_sweep_with_a_baseline_shows_the_differences_from_it(tmp_path):
     trainer = ScoringTrainer(steps=3)  # the seed decides the score: lcl ties ce on every seed
     app = build_app(tmp_path, trainer, sweep_file=write_sweep(tmp_path, extra='baseline = "ce"\n'))
     async with app.run_test(size=(160, 36)) as pilot:
-        await wait_until(pilot, lambda: app.sweep is not None and app.sweep.results_paths is not None,
+        await wait_until(pilot, lambda: app.session.sweep is not None and app.session.sweep.results_paths is not None,
                          timeout=60)
         table = app.query_one(SweepTable)
         assert [str(c.label) for c in table.columns.values()] == [
@@ -85,7 +85,7 @@ async def test_a_sweep_with_a_baseline_shows_the_differences_from_it(tmp_path):
         # The fake trainer stores no test predictions: the seed interval only.
         assert rows["lcl"][4:8] == ["+0.0 [+0.0, +0.0]", "n/a (no stored test predictions)"] * 2
         assert rows["lcl"][8] == "2 completed"
-        assert "Δ accuracy, seeds" in app.sweep.results_paths[0].read_text()
+        assert "Δ accuracy, seeds" in app.session.sweep.results_paths[0].read_text()
 
 
 async def test_rerunning_a_sweep_skips_its_finished_runs_and_redoes_a_failed_one(tmp_path):
