@@ -19,10 +19,19 @@ def resumable_checkpoint(run: Any) -> Path:
     return engine_resumable_checkpoint(run)
 
 
+# The prompt pane predicts one sentence at a time: too little work to split between
+# threads, which then only wait for each other, and for a core while a run trains (on a
+# busy 2-core machine: 400 ms a sentence with 2 threads, 40 ms with 1).
+PREDICT_THREADS = 1
+
+
 def load_predictor(folder: Path) -> Any:
     quiet_libraries()
+    import torch
+
     from lcl_tui.predict import Predictor
 
+    torch.set_num_threads(PREDICT_THREADS)  # the app's torch only predicts: runs train in their own processes
     return Predictor.from_checkpoint(Path(folder))
 
 
