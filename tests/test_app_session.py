@@ -64,6 +64,24 @@ def test_train_runs_to_the_end_and_says_so_on_the_rare_events(tmp_path):
     assert session.run_changed("session-none") is None
 
 
+def test_runs_side_by_side_are_given_a_share_of_the_cores(tmp_path):
+    from lcl_tui.app.training_process import threads_per_run
+
+    given = []
+
+    class CountingThreads(FakeTrainer):
+        def __call__(self, config, *, threads=None, **kwargs):
+            given.append(threads)
+            return super().__call__(config, threads=threads, **kwargs)
+
+    session = make_session(tmp_path, CountingThreads(steps=2))
+    for parallel in (1, 2):
+        live = session.queue_run(RunConfig(name=f"x{parallel}"), parallel=parallel)
+        session.queue.ready_to_start()
+        trained(session, live)
+    assert given == [None, threads_per_run(2)]  # alone: torch's default, every core
+
+
 @pytest.mark.parametrize("error, said", [
     (RuntimeError("boom\nTraceback lines"), "RuntimeError: boom"),
     (UserError("data.dataset: no file named gone.csv; check the path"),
