@@ -114,7 +114,7 @@ def prompt_texts(preset: Path, count: int) -> list[str]:
     from lcl_tui.config import load_config
     from lcl_tui.data import load_splits
 
-    return list(load_splits(load_config(preset)).test.texts[:count])
+    return list(load_splits(load_config(preset).data).test.texts[:count])
 
 
 def predict_latencies(predictor, texts: list[str]) -> list[float]:
