@@ -177,11 +177,16 @@ def test_a_train_whose_reader_goes_away_stops_with_a_checkpoint(tiny_root, tmp_p
     process = subprocess.Popen([sys.executable, "-m", "lcl_tui", "train", str(tmp_path / "long.toml"),
                                 "--runs-dir", str(tmp_path / "runs"), "--json"],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    run_id = json.loads(process.stdout.readline())["run_id"]
-    while json.loads(process.stdout.readline())["kind"] != "step":
-        pass
-    process.stdout.close()
-    process.wait(timeout=120)
+    try:
+        run_id = json.loads(process.stdout.readline())["run_id"]
+        while json.loads(process.stdout.readline())["kind"] != "step":
+            pass
+        process.stdout.close()
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:  # it trained on: this test fails, and leaves nothing running
+            process.kill()
+            process.wait()
     run = Run(tmp_path / "runs" / run_id)
     assert run.read_status().status == RunState.STOPPED
     assert run.last_checkpoint is not None and run.snapshot().total_steps > len(run.snapshot().steps)
