@@ -37,9 +37,12 @@ def train_here(preset: str | None, set_: list[str], runs_dir: Path | None, max_s
             config = train_config(preset, set_, runs_dir, max_steps, seed, device) if resume is None else None
             if launched_world_size() > 1:  # torchrun started this process: join its group
                 parallel = join_process_group(config or run_config(resume, runs_dir))
-            subscribers = [ConsoleReporter(json_lines=json_lines)] if parallel.is_writer else []
             # With several processes the stop comes when they all agree (distributed.py).
             stop = stop_on_signals() if parallel.world_size == 1 else None
+            # A closed stdout means its reader has gone (the app that started this run, a pipe):
+            # stop as on Ctrl-C, keeping a checkpoint.
+            on_closed = stop.set if stop is not None else None
+            subscribers = [ConsoleReporter(json_lines=json_lines, on_closed=on_closed)] if parallel.is_writer else []
             if resume is not None:
                 from lcl_tui.resume import resume_training
 

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from collections.abc import Callable
 
 from lcl_tui.events import CheckpointSaved, EvalEvent, Event, RunFinished, RunStarted, StepEvent
 
 
 class ConsoleReporter:
-    """An event subscriber. Plain lines go out at most every `interval` seconds per kind."""
+    """An event subscriber. Plain lines go out at most every `interval` seconds per kind.
 
-    def __init__(self, json_lines: bool = False, interval: float = 10.0, stream=None):
+    `on_closed` is called once if the reader of the output goes away (a closed pipe: the
+    app that started this process has ended), and nothing more is written.
+    """
+
+    def __init__(self, json_lines: bool = False, interval: float = 10.0, stream=None,
+                 on_closed: Callable[[], None] | None = None):
         self.stream = stream or sys.stdout
         self.json_lines = json_lines
         self.interval = interval
+        self.on_closed = on_closed
+        self.closed = False
         self.last_line = 0.0
         self.progress = None
         self.task = None
@@ -32,11 +41,23 @@ class ConsoleReporter:
         if self.progress is not None:
             self.progress.console.print(text)
         else:
-            print(text, file=self.stream, flush=True)
+            self.write(text)
+
+    def write(self, line: str) -> None:
+        if self.closed:
+            return
+        try:
+            print(line, file=self.stream, flush=True)
+        except BrokenPipeError:
+            self.closed = True
+            if self.stream is sys.stdout:  # what is still buffered, and later lines, go nowhere
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            if self.on_closed is not None:
+                self.on_closed()
 
     def __call__(self, event: Event) -> None:
         if self.json_lines:
-            print(json.dumps(event.to_dict(), ensure_ascii=False), file=self.stream, flush=True)
+            self.write(json.dumps(event.to_dict(), ensure_ascii=False))
             return
         if isinstance(event, RunStarted):
             processes = f" x {event.world_size} processes" if event.world_size > 1 else ""

@@ -142,7 +142,7 @@ class FakeTrainer:
         self.started = threading.Event()
         self.calls = 0
 
-    def __call__(self, config: RunConfig, *, store=None, stop=None, subscribers=(), run=None):
+    def __call__(self, config: RunConfig, *, store=None, stop=None, subscribers=(), run=None, threads=None):
         self.calls += 1
         if self.fail_with is not None:
             raise self.fail_with

@@ -139,7 +139,7 @@ async def test_runs_list_resumes_a_stopped_run_and_explains_one_it_cannot(tmp_pa
     write_fake_run(runs, "20231115-early", total=100, upto=40, status="stopped")  # no training state
     calls = []
 
-    def fake_resume(run_path, runs_dir, *, stop, subscribers):
+    def fake_resume(run_path, runs_dir, *, stop, subscribers, threads=None):
         calls.append(run_path)
         run = Run(run_path)
 

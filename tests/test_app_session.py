@@ -64,6 +64,24 @@ def test_train_runs_to_the_end_and_says_so_on_the_rare_events(tmp_path):
     assert session.run_changed("session-none") is None
 
 
+def test_runs_side_by_side_are_given_a_share_of_the_cores(tmp_path):
+    from lcl_tui.app.training_process import threads_per_run
+
+    given = []
+
+    class CountingThreads(FakeTrainer):
+        def __call__(self, config, *, threads=None, **kwargs):
+            given.append(threads)
+            return super().__call__(config, threads=threads, **kwargs)
+
+    session = make_session(tmp_path, CountingThreads(steps=2))
+    for parallel in (1, 2):
+        live = session.queue_run(RunConfig(name=f"x{parallel}"), parallel=parallel)
+        session.queue.ready_to_start()
+        trained(session, live)
+    assert given == [None, threads_per_run(2)]  # alone: torch's default, every core
+
+
 @pytest.mark.parametrize("error, said", [
     (RuntimeError("boom\nTraceback lines"), "RuntimeError: boom"),
     (UserError("data.dataset: no file named gone.csv; check the path"),
@@ -88,8 +106,13 @@ def test_stopping_says_what_happened(tmp_path):
     session.queue.ready_to_start()
     stopped = session.stop()  # the selected one: only queued, so it ends now
     assert stopped.ended == (waiting,) and stopped.notice is None and waiting.state == RunState.STOPPED
-    assert session.stop(training.key).notice == Notice("Stopping a: it ends after the current step")
-    assert training.stop.is_set()
+    assert session.stop(training.key).notice == Notice("Stopping a: it ends after the current step (x again: "
+                                                       "at once)")
+    assert training.stop.is_set() and not training.stop.killed
+    # Asked again: its process is killed; the run then reads interrupted.
+    assert session.stop(training.key).notice == Notice(
+        "Ending a now: it reads interrupted; resume it (u) from its last checkpoint", "warning")
+    assert training.stop.killed
     assert session.stop(waiting.key).notice == Notice("b is not training (stopped)", "warning")
     assert session.stop("no-such-run").notice == Notice("That run is not training", "warning")
 
@@ -129,7 +152,7 @@ def test_resume_checks_before_it_reads_anything(tmp_path):
 def test_a_run_opened_from_disk_resumes_from_its_folder(tmp_path):
     seen = []
 
-    def resume(run_path, runs_dir, *, stop, subscribers):
+    def resume(run_path, runs_dir, *, stop, subscribers, threads=None):
         seen.append((run_path, runs_dir))
 
     session = make_session(tmp_path, resume=resume)

@@ -21,10 +21,10 @@ from test_app_fakes import (
 class ScoringTrainer(FakeTrainer):
     """A fake trainer that ends with a test evaluation whose accuracy the seed decides."""
 
-    def __call__(self, config, *, store=None, stop=None, subscribers=(), run=None):
+    def __call__(self, config, *, store=None, stop=None, subscribers=(), run=None, threads=None):
         captured = []
         result = super().__call__(config, store=store, stop=stop,
-                                  subscribers=[*subscribers, captured.append], run=run)
+                                  subscribers=[*subscribers, captured.append], run=run, threads=threads)
         if result.status == "completed":
             test = fake_eval(10 * config.train.seed, LABELS, split="test")
             result.run.append_event(test)

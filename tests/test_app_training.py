@@ -1,6 +1,7 @@
 """The app with the real engine and the tiny random BERT (lcl_tui.testing): seconds on a CPU.
 
 Start, watch, ask the prompt pane, stop, fail, and reopen the run from disk, all by keys.
+Each run trains in a child process, as in the app a user starts.
 """
 
 import shutil
@@ -77,16 +78,18 @@ async def test_stop_ends_a_real_run_within_a_step(tiny_root, tmp_path):
         steps_when_asked: list[int] = []
         original_set = live.stop.set
 
-        def record_and_set():
-            steps_when_asked.append(len(live.view().steps))
-            original_set()
+        def set_and_record():
+            original_set()  # the child is signalled here...
+            # ...having written at most this many steps (it writes each before printing it)
+            steps_when_asked.append(len(live.run.snapshot().steps))
 
-        live.stop.set = record_and_set
+        live.stop.set = set_and_record
         await pilot.press("x")
-        await wait_until(pilot, lambda: live.state == "stopped" and not live.occupies_slot, timeout=15)
+        await wait_until(pilot, lambda: live.state == "stopped" and not live.occupies_slot, timeout=30)
         assert live.run.read_status().status == "stopped"
         # The step under way when stop was asked may finish; no other starts.
         assert steps_when_asked and len(live.view().steps) <= steps_when_asked[0] + 1
+        assert live.run.last_checkpoint is not None  # kept to resume from
 
 
 async def test_a_data_file_the_form_cannot_judge_fails_the_run_not_the_app(tiny_root, tmp_path):
@@ -118,18 +121,22 @@ async def test_a_dataset_deleted_after_the_form_checked_it_is_caught_at_start(ti
         assert "no file or folder" in app.main_screen.setup_pane.field("data.dataset").error_text
 
 
-async def test_a_monkeypatched_train_that_raises_is_reported(tiny_root, tmp_path, monkeypatch):
-    import lcl_tui.training
+async def test_a_training_process_that_crashes_is_reported(tiny_root, tmp_path, monkeypatch):
+    import sys
 
-    def broken_train(config, **kwargs):
-        raise RuntimeError("CUDA went away")
+    from lcl_tui.app import training_process
 
-    monkeypatch.setattr(lcl_tui.training, "train", broken_train)
+    # The child dies with a traceback before it can say anything (the CLI never got that far).
+    crash = "import sys; print('Traceback (most recent call last):', file=sys.stderr); " \
+            "raise RuntimeError('CUDA went away')"
+    monkeypatch.setattr(training_process, "CHILD_COMMAND", (sys.executable, "-c", crash))
     app = real_app(tiny_app_config(tiny_root, tmp_path), tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: "RuntimeError: CUDA went away" in notifications(app), timeout=30)
         assert app.session.queue.runs[0].state == "failed"
+        await pilot.press("f2")  # the app keeps working
+        assert app.main_screen.active_tab == "setup"
 
 
 async def test_a_sweep_of_the_tiny_model_trains_in_the_app_and_matches_the_cli_table(tiny_root, tmp_path):
@@ -153,33 +160,28 @@ async def test_a_sweep_of_the_tiny_model_trains_in_the_app_and_matches_the_cli_t
 
 
 async def test_a_stopped_run_resumes_in_the_app_and_its_curves_continue(tiny_root, tmp_path):
-    from lcl_tui.app import engine
-    from lcl_tui.events import StepEvent
-
-    def train_then_stop_at_step_5(config, *, stop, subscribers, **kwargs):
-        def stop_at_5(event):
-            if isinstance(event, StepEvent) and event.step == 5:
-                stop.set()
-
-        return engine.train(config, stop=stop, subscribers=[*subscribers, stop_at_5], **kwargs)
-
     config = tiny_app_config(tiny_root, tmp_path, train__epochs=3)
-    app = real_app(config, tmp_path, train_fn=train_then_stop_at_step_5)
+    app = real_app(config, tmp_path)
     async with app.run_test(size=(100, 32)) as pilot:
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: app.session.queue.runs and app.session.queue.runs[0].state == "stopped"
+        await wait_until(pilot, lambda: app.session.queue.runs
+                                        and len(app.session.queue.runs[0].view().steps) >= 3, timeout=60)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: app.session.queue.runs[0].state == "stopped"
                          and not app.session.queue.runs[0].occupies_slot, timeout=60)
         first = app.session.queue.runs[0]
-        assert len(first.view().steps) == 5 and first.view().total_steps > 5
+        stopped_at = len(first.view().steps)
+        assert stopped_at < first.view().total_steps
         await pilot.press("f3", "u")  # resume the selected run
+        await wait_until(pilot, lambda: any("Resuming" in m and f"from step {stopped_at}" in m
+                                            for m in notifications(app)))
         await wait_until(pilot, lambda: len(app.session.queue.runs) == 2
                                         and app.session.queue.runs[1].state == "completed"
-                         and not app.session.queue.runs[1].occupies_slot, timeout=60)
+                         and not app.session.queue.runs[1].occupies_slot, timeout=90)
         resumed = app.session.queue.runs[1]
         steps = [s.step for s in resumed.view().steps]
         assert steps == list(range(1, resumed.view().total_steps + 1))  # no gap, no repeat
         assert resumed.run.path == first.run.path and resumed.run.read_status().status == "completed"
         assert resumed.view().test_eval is not None
-        assert any("Resuming" in m and "from step 5" in m for m in notifications(app))
         await pilot.press("u")  # a completed run: one line, the app goes on
         await wait_until(pilot, lambda: any("already completed" in m for m in notifications(app)))

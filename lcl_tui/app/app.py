@@ -20,6 +20,7 @@ from lcl_tui.app.screens.base import Startup
 from lcl_tui.app.screens.dialogs import ConfirmDialog
 from lcl_tui.app.screens.main import MainScreen
 from lcl_tui.app.session import Resume, Session, Train
+from lcl_tui.app.training_process import resume_in_child, train_in_child
 from lcl_tui.catalog import preset_names
 from lcl_tui.config import RunConfig, load_config
 from lcl_tui.runstore import RunStore
@@ -40,11 +41,15 @@ class LclTuiApp(App):
         super().__init__()
         self.session = session
         self.main_screen = main_screen
+        self.quitting = False  # the runs were asked to stop: the app ends once they have
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
 
     async def action_quit(self) -> None:
+        if self.quitting:  # asked again while the runs stop: end them now
+            self.session.kill_everything()
+            return
         question = self.session.quit_question()
         if question is None:
             self.exit()
@@ -52,13 +57,31 @@ class LclTuiApp(App):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.session.stop_everything()
-                self.exit()
+                self.stop_runs_then_exit()
 
         self.push_screen(ConfirmDialog(question, "Quit"), answer)
 
+    def stop_runs_then_exit(self) -> None:
+        """Each run stops after its step and keeps a checkpoint; the app ends once their
+        processes have, so that none is left behind (killed if they take too long)."""
+        self.quitting = True
+        self.session.stop_everything()
+        training = len(self.session.queue.training)
+        if not training:
+            self.exit()
+            return
+        self.notify(f"Stopping {training} run(s): each saves a checkpoint first. Ctrl+Q again ends "
+                    "them at once.", title="Quitting", timeout=60)
+
+        def exit_once_stopped() -> None:
+            if not self.session.queue.training:
+                waiting.stop()
+                self.exit()
+
+        waiting = self.set_interval(0.1, exit_once_stopped)
+
     def on_unmount(self) -> None:
-        # Worker threads must end for the process to exit: the trainer checks `stop` each step.
+        # However the app ends, its worker threads end once their runs' processes have.
         self.session.stop_everything()
 
 
@@ -77,14 +100,15 @@ def make_app(
     concurrency: int = 1,
     warm_up: bool = True,
 ) -> LclTuiApp:
-    """Build the app; tests pass a config, a fake trainer or predictor, and a tmp runs folder."""
+    """Build the app; tests pass a config, a fake trainer or predictor, and a tmp runs folder.
+    Runs train in child processes unless a test passes a trainer of its own (`train_fn`)."""
     if config is None:
         config = load_config(preset) if preset else RunConfig()
     store = RunStore(runs_dir if runs_dir is not None else config.output.runs_dir)
     session = Session(
         store,
-        train=train_fn or engine.train,
-        resume=resume_fn or engine.resume,
+        train=train_fn or train_in_child,
+        resume=resume_fn or resume_in_child,
         list_datasets=list_datasets or engine.list_datasets,
         concurrency=concurrency,
         preset_names=preset_names(),

@@ -1,45 +1,15 @@
 """The app's only doors into the heavy engine. Every import is inside a function, so the
-app's first frame never waits for torch or transformers; they load in a worker."""
+app's first frame never waits for torch or transformers; they load in a worker.
+
+Training is not here: runs train in child processes (training_process.py), so the app
+loads torch only to check a run before resuming it and for the prompt pane's model."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from lcl_tui.quiet import quiet_libraries
-
-# Set by the user, the thread count is theirs to choose; otherwise the app keeps one core.
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "LCL_TUI_TORCH_THREADS")
-
-
-def leave_a_core_for_the_ui() -> None:
-    """Torch takes every core by default; on a small machine the UI then stutters."""
-    import torch
-
-    if any(os.environ.get(name) for name in THREAD_ENV):
-        if os.environ.get("LCL_TUI_TORCH_THREADS"):
-            torch.set_num_threads(max(1, int(os.environ["LCL_TUI_TORCH_THREADS"])))
-        return
-    cores = os.cpu_count() or 1
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
-
-
-def train(config, **kwargs) -> Any:
-    quiet_libraries()
-    from lcl_tui.training import train as engine_train
-
-    leave_a_core_for_the_ui()
-    return engine_train(config, **kwargs)
-
-
-def resume(run_path: Path, runs_dir: Path, **kwargs) -> Any:
-    """Continue a stopped, failed or interrupted run from its last checkpoint."""
-    quiet_libraries()
-    from lcl_tui.resume import resume_training
-
-    leave_a_core_for_the_ui()
-    return resume_training(str(run_path), runs_dir, **kwargs)
 
 
 def resumable_checkpoint(run: Any) -> Path:
@@ -49,10 +19,19 @@ def resumable_checkpoint(run: Any) -> Path:
     return engine_resumable_checkpoint(run)
 
 
+# The prompt pane predicts one sentence at a time: too little work to split between
+# threads, which then only wait for each other, and for a core while a run trains (on a
+# busy 2-core machine: 400 ms a sentence with 2 threads, 40 ms with 1).
+PREDICT_THREADS = 1
+
+
 def load_predictor(folder: Path) -> Any:
     quiet_libraries()
+    import torch
+
     from lcl_tui.predict import Predictor
 
+    torch.set_num_threads(PREDICT_THREADS)  # the app's torch only predicts: runs train in their own processes
     return Predictor.from_checkpoint(Path(folder))
 
 
@@ -63,6 +42,6 @@ def list_datasets() -> list[Any]:
 
 
 def warm_up() -> None:
-    """Import the training stack ahead of the first Ctrl+T (in a background thread)."""
+    """Import the prediction stack ahead of the prompt pane's first model (in a background thread)."""
     quiet_libraries()
-    import lcl_tui.training  # noqa: F401
+    import lcl_tui.predict  # noqa: F401

@@ -1,8 +1,9 @@
 """Runs this app session trains: a queue with a concurrency limit and per-run live state.
 
-No Textual here. The trainer calls `LiveRun.publish` from its own thread; the UI reads
-`LiveRun.view()` on a timer. A lock guards the snapshot, and `version` tells the UI
-whether anything changed since it last drew.
+No Textual here. Each run trains in a child process (training_process.py); the worker
+thread that reads its events calls `LiveRun.publish`, and the UI reads `LiveRun.view()`
+on a timer. A lock guards the snapshot, and `version` tells the UI whether anything
+changed since it last drew.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lcl_tui.app.training_process import StopSignal
 from lcl_tui.config import RunConfig
 from lcl_tui.events import CheckpointSaved, Event, RunFinished, RunSnapshot, RunStarted
 from lcl_tui.run_state import ACTIVE, RunState
@@ -26,7 +28,7 @@ class LiveRun:
     config: RunConfig
     runs_dir: Path
     key: str = field(default_factory=lambda: f"session-{next(_keys)}")
-    stop: threading.Event = field(default_factory=threading.Event)
+    stop: StopSignal = field(default_factory=StopSignal)
     state: RunState = RunState.QUEUED
     error: str | None = None
     run: Run | None = None
@@ -34,7 +36,8 @@ class LiveRun:
     version: int = 0
     reported: bool = False  # the UI has announced how it ended
     # True from the moment a worker is asked to train it until its thread returns: the
-    # trainer says "finished" a little before it has written its last files.
+    # trainer says "finished" a little before it has written its last files (and a child
+    # process has exited).
     occupies_slot: bool = False
     # Called in the worker just before training: a sweep's redo clears the old attempt's folder.
     prepare: Callable[[], None] | None = None
@@ -59,7 +62,7 @@ class LiveRun:
         return self.state in ACTIVE
 
     def publish(self, event: Event) -> None:
-        """The trainer's subscriber: runs in the training thread."""
+        """The trainer's subscriber: runs in the worker thread that reads its events."""
         with self._lock:
             self._snapshot.apply(event)
             if isinstance(event, RunStarted):
@@ -103,6 +106,7 @@ class RunQueue:
     def __init__(self, concurrency: int = 1):
         self.concurrency = max(1, concurrency)
         self.runs: list[LiveRun] = []
+        self.closed = False  # the app is quitting: nothing more starts
 
     def add(self, live: LiveRun) -> LiveRun:
         self.runs.append(live)
@@ -122,6 +126,8 @@ class RunQueue:
 
     def ready_to_start(self) -> list[LiveRun]:
         """Queued runs that fit under the limit now, oldest first; marks them starting."""
+        if self.closed:
+            return []
         free = self.concurrency - len(self.training)
         ready = self.waiting[: max(0, free)]
         for live in ready:
@@ -130,7 +136,7 @@ class RunQueue:
         return ready
 
     def cancel(self, live: LiveRun) -> None:
-        """Stop a run: a queued one never starts, a training one ends within a step."""
+        """Stop a run: a queued one never starts, a training one ends after its current step."""
         live.stop.set()
         if live.state == RunState.QUEUED:
             live.finish(RunState.STOPPED)

@@ -5,7 +5,8 @@ disk, the runs list and the sweep. The main screen asks it what to do and shows 
 answer: each decision comes back as an outcome (a `Notice` to show, the runs that ended,
 the disk run to re-read), so every rule here is tested without an App
 (tests/test_app_session.py). The slow parts (`train`, `prepare_resume`, `plan_sweep`,
-`list_runs`, `list_datasets`) run in the screen's thread workers.
+`list_runs`, `list_datasets`) run in the screen's thread workers; `train` waits there on the
+child process that trains the run (training_process.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from lcl_tui.app.outcomes import (
     SweepUpdate,
 )
 from lcl_tui.app.run_queue import LiveRun, RunQueue
+from lcl_tui.app.training_process import StopSignal, threads_per_run
 from lcl_tui.config import RunConfig, load_config, presets_dir, save_config
 from lcl_tui.errors import UserError
 from lcl_tui.events import CheckpointSaved, Event, RunFinished, RunStarted
@@ -42,18 +44,25 @@ if TYPE_CHECKING:  # the sweep module loads when a sweep starts
 Subscriber = Callable[[Event], None]
 
 
-class Train(Protocol):
-    """lcl_tui.training.train, through lcl_tui.app.engine (or a test's fake trainer)."""
+# Quitting: how long the runs get to stop after their step and save a checkpoint before
+# they are killed (they then read interrupted and resume from their last checkpoint).
+QUIT_GRACE_SECONDS = 30.0
 
-    def __call__(self, config: RunConfig, *, store: RunStore, stop: threading.Event,
-                 subscribers: Sequence[Subscriber]) -> object: ...
+
+class Train(Protocol):
+    """training_process.train_in_child (or a test's fake trainer, in this process): trains
+    `config` to its end, calling `subscribers` with every event. `threads`: the torch
+    threads the run may use (None: its default)."""
+
+    def __call__(self, config: RunConfig, *, store: RunStore, stop: StopSignal,
+                 subscribers: Sequence[Subscriber], threads: int | None = None) -> object: ...
 
 
 class Resume(Protocol):
-    """lcl_tui.resume.resume_training, through lcl_tui.app.engine."""
+    """training_process.resume_in_child: `train --resume` in a child process."""
 
-    def __call__(self, run_path: Path, runs_dir: Path, *, stop: threading.Event,
-                 subscribers: Sequence[Subscriber]) -> object: ...
+    def __call__(self, run_path: Path, runs_dir: Path, *, stop: StopSignal,
+                 subscribers: Sequence[Subscriber], threads: int | None = None) -> object: ...
 
 
 class Session:
@@ -71,6 +80,7 @@ class Session:
         self._train = train
         self._resume = resume
         self._list_datasets = list_datasets
+        self._quit_timer: threading.Timer | None = None
 
     def set_parallel(self, parallel: int | None) -> None:
         """The setup form's "Parallel runs" (None: not a valid number, keep the last)."""
@@ -104,14 +114,17 @@ class Session:
                 changed()
 
         subscribers = [live.publish, on_event]
+        # Runs side by side share the cores rather than each taking all of them.
+        threads = threads_per_run(self.queue.concurrency)
         try:
             if live.prepare is not None:
                 live.prepare()
             if live.resume_from is not None:
                 result = self._resume(live.resume_from, live.resume_from.parent, stop=live.stop,
-                                      subscribers=subscribers)
+                                      subscribers=subscribers, threads=threads)
             else:
-                result = self._train(live.config, store=self.store, stop=live.stop, subscribers=subscribers)
+                result = self._train(live.config, store=self.store, stop=live.stop, subscribers=subscribers,
+                                     threads=threads)
         except Exception as error:  # a failed run is a notification, never the end of the app
             live.finish(RunState.FAILED, one_line(error))
         else:
@@ -119,7 +132,7 @@ class Session:
                                                          else RunState.COMPLETED)
             if live.run is None and getattr(result, "run", None) is not None:
                 live.run = result.run
-            live.finish(RunState(status))
+            live.finish(RunState(status), getattr(result, "error", None))
         finally:
             live.occupies_slot = False
             changed()
@@ -136,7 +149,7 @@ class Session:
 
     # --- stopping --------------------------------------------------------------------------
     def stop(self, key: str | None = None) -> Stopped:
-        """Stop a run by key or path (None: the selected one)."""
+        """Stop a run by key or path (None: the selected one); asked again, end it at once."""
         if key is None:
             if self.selected is None:
                 return Stopped(Notice("No run selected", "warning"))
@@ -149,18 +162,33 @@ class Session:
             return Stopped(Notice("That run is not training", "warning"))
         if not live.active:
             return Stopped(Notice(f"{live.title} is not training ({live.state})", "warning"))
+        if live.stop.is_set():
+            live.stop.kill()
+            return Stopped(Notice(f"Ending {live.title} now: it reads interrupted; resume it (u) from its "
+                                  "last checkpoint", "warning"))
         self.queue.cancel(live)
         if live.state == RunState.STOPPED:  # it was only queued
             return Stopped(ended=(live,))
-        return Stopped(Notice(f"Stopping {live.title}: it ends after the current step"))
+        return Stopped(Notice(f"Stopping {live.title}: it ends after the current step (x again: at once)"))
 
     def stop_all(self) -> list[Stopped]:
         return [self.stop(live.key) for live in self.queue.active]
 
-    def stop_everything(self) -> None:
-        """Ask every run's thread to end (quitting): the trainer checks `stop` each step."""
-        for live in self.queue.runs:
-            live.stop.set()
+    def stop_everything(self, grace: float = QUIT_GRACE_SECONDS) -> None:
+        """Quitting: every run stops after its step (queued ones never start); those still
+        training `grace` seconds later are killed, so that none outlives the app for long."""
+        self.queue.closed = True
+        for live in self.queue.active:
+            self.queue.cancel(live)
+        if self._quit_timer is None and self.queue.training:
+            self._quit_timer = threading.Timer(grace, self.kill_everything)
+            self._quit_timer.daemon = True
+            self._quit_timer.start()
+
+    def kill_everything(self) -> None:
+        """End every run that is still training at once (asked to quit twice, or too slow)."""
+        for live in self.queue.training:
+            live.stop.kill()
 
     def quit_question(self) -> str | None:
         """What to ask before quitting, or None when nothing is queued or training."""
@@ -362,4 +390,8 @@ def _ended_notice(live: LiveRun) -> Notice:
         return Notice(live.error or "training failed", "error", title=f"Run failed: {live.title}", timeout=12)
     if live.state == RunState.STOPPED:
         return Notice(f"Stopped {live.title}", "warning")
+    if live.state == RunState.INTERRUPTED:
+        detail = f" ({live.error})" if live.error else ""
+        return Notice(f"Ended {live.title} mid-step{detail}: resume it (u) from its last checkpoint", "warning",
+                      timeout=12)
     return Notice(f"Finished {live.title}")

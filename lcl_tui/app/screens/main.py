@@ -66,8 +66,8 @@ class MainScreen(RunControl, SweepControl, Selection, Presets):
         yield Footer()
 
     def on_mount(self) -> None:
-        # The trainer's Python code holds the GIL in 5 ms slices by default; 1 ms slices let
-        # a key press through sooner while a run trains in this process.
+        # Worker threads (reading a run's events, loading a model) hold the GIL in 5 ms slices
+        # by default; 1 ms slices let a key press through sooner.
         sys.setswitchinterval(0.001)
         # Tabs change with F2-F6; keeping focus out of the tab strip keeps each pane's keys live.
         self.tabs.query_one(Tabs).can_focus = False

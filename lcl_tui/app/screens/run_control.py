@@ -1,9 +1,10 @@
 """Training, stopping and resuming runs: the main screen's part that starts and ends them.
 
-Training runs in thread workers; the trainer's events land in each run's snapshot
-(`LiveRun.publish`, under a lock) and the monitor is redrawn from it on a timer, so the UI
-never waits on training and never loses points to merged messages. Only the rare events
-(a run began, ended, saved a better checkpoint) come back as `RunStateChanged`.
+Each run trains in a child process (training_process.py), waited on by a thread worker
+that reads its events into the run's snapshot (`LiveRun.publish`, under a lock); the
+monitor is redrawn from it on a timer, so the UI never waits on training and never loses
+points to merged messages. Only the rare events (a run began, ended, saved a better
+checkpoint) come back as `RunStateChanged`.
 """
 
 from __future__ import annotations
