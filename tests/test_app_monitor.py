@@ -4,6 +4,7 @@ map) on a reopened run, the wide layout, and the defects found on a first trial.
 
 import json
 
+import pytest
 from textual.widgets import ProgressBar
 
 from lcl_tui.app.widgets.charts import LineChart, ScatterChart
@@ -13,6 +14,14 @@ from lcl_tui.runstore import Run
 from test_app_fakes import FakeTrainer, build_app, screen_text, wait_until, write_fake_run
 
 SENTIMENT = ["very negative", "negative", "neutral", "positive", "very positive"]
+
+
+@pytest.fixture
+def sentiment_runs(tmp_path, monkeypatch):
+    """A runs folder (relative: ./runs) with a finished five-grade sentiment run."""
+    monkeypatch.chdir(tmp_path)
+    write_fake_run(tmp_path / "runs", "20231114-sentiment", labels=SENTIMENT)
+    return tmp_path
 
 
 async def open_in_monitor(pilot, app, run_id: str) -> None:
@@ -38,10 +47,8 @@ async def test_before_the_first_evaluation_the_curves_take_the_room_and_train_ac
         assert "train" in str(app.query_one("#accuracy-chart", LineChart).border_title)
 
 
-async def test_every_view_is_reached_by_keys_on_a_reopened_run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write_fake_run(tmp_path / "runs", "20231114-sentiment", labels=SENTIMENT)
-    app = build_app(tmp_path, runs_dir="runs")
+async def test_every_view_is_reached_by_keys_on_a_reopened_run(sentiment_runs):
+    app = build_app(sentiment_runs, runs_dir="runs")
     async with app.run_test(size=(120, 36)) as pilot:
         await open_in_monitor(pilot, app, "20231114-sentiment")
         assert app.query_one("#evaluation").display
@@ -75,25 +82,21 @@ async def test_every_view_is_reached_by_keys_on_a_reopened_run(tmp_path, monkeyp
         assert app.query_one("#loss-chart", LineChart)._drawn[3] == "{}"  # no faint points
 
 
-async def test_class_names_fit_the_confusion_header_at_120_columns(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write_fake_run(tmp_path / "runs", "20231114-sentiment", labels=SENTIMENT)
-    app = build_app(tmp_path, runs_dir="runs")
+async def test_class_names_fit_the_confusion_header_at_120_columns(sentiment_runs):
+    app = build_app(sentiment_runs, runs_dir="runs")
     async with app.run_test(size=(120, 36)) as pilot:
         await open_in_monitor(pilot, app, "20231114-sentiment")
         header = next(line for line in screen_text(app).splitlines() if "true \\ predicted" in line)
         assert "very negative" in header and "very positive" in header  # was `very nega…`
 
 
-async def test_a_wide_terminal_puts_the_evaluation_beside_the_curves(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    write_fake_run(tmp_path / "runs", "20231114-sentiment", labels=SENTIMENT)
-    app = build_app(tmp_path, runs_dir="runs")
+async def test_a_wide_terminal_puts_the_evaluation_beside_the_curves(sentiment_runs):
+    app = build_app(sentiment_runs, runs_dir="runs")
     async with app.run_test(size=(160, 48)) as pilot:
         await open_in_monitor(pilot, app, "20231114-sentiment")
         curves, evaluation = app.query_one("#curves"), app.query_one("#evaluation")
         assert evaluation.region.x >= curves.region.right and evaluation.region.y == curves.region.y
-    app = build_app(tmp_path, runs_dir="runs")
+    app = build_app(sentiment_runs, runs_dir="runs")
     async with app.run_test(size=(120, 36)) as pilot:
         await open_in_monitor(pilot, app, "20231114-sentiment")
         curves, evaluation = app.query_one("#curves"), app.query_one("#evaluation")
