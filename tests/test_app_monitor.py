@@ -45,6 +45,9 @@ async def test_before_the_first_evaluation_the_curves_take_the_room_and_train_ac
         loss = app.query_one("#loss-chart", LineChart)
         assert loss.size.height >= 10  # was 3 rows, over 8 empty ones
         assert "train" in str(app.query_one("#accuracy-chart", LineChart).border_title)
+        await pilot.press("t")  # the monitor's keys work with no evaluation view shown
+        await pilot.pause()
+        assert str(app.query_one("#loss-chart", LineChart).border_title).startswith("[b]Loss: ce")
 
 
 async def test_every_view_is_reached_by_keys_on_a_reopened_run(sentiment_runs):

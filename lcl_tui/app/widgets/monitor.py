@@ -269,7 +269,8 @@ class MonitorPane(Vertical):
         accuracy = accuracy_curves(snapshot, width, self.smooth) if snapshot else None
         overlay_loss, overlay_accuracy = {}, {}
         if overlay is not None:
-            overlay_loss = loss_curve(overlay, term, width, smooth=self.smooth).curves
+            # Named by its term: the legend reads "<other run>: total".
+            overlay_loss = {term: curve for curve in loss_curve(overlay, term, width, self.smooth).curves.values()}
             overlay_accuracy = {k: v for k, v in validation_series(overlay).items() if k == "val"}
         loss_chart.show(losses.curves if losses else {}, overlay_loss, overlay_title,
                         faint=losses.faint if losses else None, title=f"Loss: {term}{hint}")
