@@ -201,3 +201,20 @@ def test_heatmap_scale_pairs_and_headers():
     assert header_lines("very negative", 13) == ["", "very negative"]
     assert header_lines("very negative", 8) == ["very", "negative"]
     assert header_lines("abbreviation", 6) == ["", "abbre…"]
+
+
+def test_many_classes_list_their_closest_pairs_first_and_fit_one_cell_each():
+    from lcl_tui.app.widgets.evaluation import Heatmap
+
+    labels = [f"class-{i:02d}" for i in range(50)]
+    matrix = [[0.5 if i == j else (0.3 if (i, j) == (7, 8) else 0.01) for j in range(50)] for i in range(50)]
+    heatmap = Heatmap()
+    heatmap.show(matrix, labels, symmetric=False, note="")
+    lines = [line.plain for line in heatmap.lines(80)]
+    assert lines[0] == "Closest pairs:" and lines[1].split() == ["class-07", "→", "class-08", "0.300"]
+    grid = [line for line in lines if line.startswith("class-")]
+    assert len(grid) == 50 and all(len(line) <= 80 for line in grid)
+    few = Heatmap()
+    few.show([[0.9, 0.1], [0.2, 0.8]], ["very negative", "very positive"], symmetric=False, note="")
+    shown = [line.plain for line in few.lines(80)]
+    assert "very negative" in shown[0] and "0.10" in shown[1] and shown[-3] == "Closest pairs:"
