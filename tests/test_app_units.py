@@ -218,3 +218,13 @@ def test_many_classes_list_their_closest_pairs_first_and_fit_one_cell_each():
     few.show([[0.9, 0.1], [0.2, 0.8]], ["very negative", "very positive"], symmetric=False, note="")
     shown = [line.plain for line in few.lines(80)]
     assert "very negative" in shown[0] and "0.10" in shown[1] and shown[-3] == "Closest pairs:"
+
+
+def test_a_flat_curve_gets_a_padded_y_range():
+    """One step in: plotext labelled the flat axis '1.79853379726409934', squeezing the chart."""
+    from lcl_tui.app.widgets.charts import _padded_range
+
+    low, high = _padded_range([([1.0], [1.7985337972640993])])
+    assert low == pytest.approx(1.7985 - 0.0899, abs=1e-3) and high == pytest.approx(1.7985 + 0.0899, abs=1e-3)
+    assert _padded_range([([1.0, 2.0], [1.8, 1.6])]) is None  # plotext's own ticks
+    assert _padded_range([([], [])]) is None

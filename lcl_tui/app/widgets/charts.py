@@ -95,9 +95,20 @@ class LineChart(Chart):
         if len(legend) == 1:
             legend.append("no data yet")
         self.border_title = " ".join(legend)  # the x axis is the step: no label, one more row of curve
-        if self.y_range is not None:
-            plt.ylim(*self.y_range)
+        y_range = self.y_range or _padded_range([*series.values(), *(overlay or {}).values()])
+        if y_range is not None:
+            plt.ylim(*y_range)
         self.refresh()
+
+
+def _padded_range(curves: list[tuple[list[float], list[float]]]) -> tuple[float, float] | None:
+    """A y range around curves that hold a single value (the first step): plotext would
+    label a flat axis with 17-digit ticks that squeeze the chart. None: let plotext choose."""
+    values = [y for _, ys in curves for y in ys]
+    if not values or max(values) - min(values) > 1e-9:
+        return None
+    pad = max(abs(values[0]) * 0.05, 0.01)
+    return values[0] - pad, values[0] + pad
 
 
 class ScatterChart(Chart):
