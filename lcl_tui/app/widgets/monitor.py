@@ -270,7 +270,8 @@ class MonitorPane(Vertical):
         overlay_loss, overlay_accuracy = {}, {}
         if overlay is not None:
             # Named by its term: the legend reads "<other run>: total".
-            overlay_loss = {term: curve for curve in loss_curve(overlay, term, width, self.smooth).curves.values()}
+            overlay_curves = list(loss_curve(overlay, term, width, self.smooth).curves.values())
+            overlay_loss = {term: overlay_curves[0]} if overlay_curves else {}
             overlay_accuracy = {k: v for k, v in validation_series(overlay).items() if k == "val"}
         loss_chart.show(losses.curves if losses else {}, overlay_loss, overlay_title,
                         faint=losses.faint if losses else None, title=f"Loss: {term}{hint}")
