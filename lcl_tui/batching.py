@@ -36,6 +36,16 @@ class EncodedTexts:
     def lengths_of(self, rows: Sequence[int]) -> list[int]:
         return [len(self.input_ids[row]) for row in rows]
 
+    def subset(self, rows: Sequence[int]) -> EncodedTexts:
+        """The chosen rows, in that order."""
+        return EncodedTexts(
+            input_ids=[self.input_ids[row] for row in rows],
+            special_tokens_mask=[self.special_tokens_mask[row] for row in rows],
+            token_type_ids=None if self.token_type_ids is None else [self.token_type_ids[row] for row in rows],
+            labels=[self.labels[row] for row in rows],
+            pad_token_id=self.pad_token_id,
+        )
+
 
 def encode_texts(tokenizer: Any, texts: Sequence[str], labels: Sequence[int], max_length: int) -> EncodedTexts:
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

@@ -63,8 +63,9 @@ def preset_files() -> list[CatalogFile]:
 
 
 def preset_names() -> list[str]:
-    """The top-level presets' names, sorted: the app's preset list and palette."""
-    return sorted(entry.name for entry in preset_files() if entry.top_level)
+    """Every preset's name, in the order `lcl-tui presets` lists them (yours, then the
+    packaged ones, top level before presets/paper/): the app's preset list and palette."""
+    return [entry.name for entry in preset_files()]
 
 
 def sweep_files() -> list[CatalogFile]:

@@ -13,7 +13,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from lcl_tui.cli_support import DEFAULT_RUNS_DIR, fail, stop_on_signals, user_errors  # noqa: F401
+from lcl_tui.cli_support import (  # noqa: F401 - fail and stop_on_signals are part of this module's API
+    DEFAULT_RUNS_DIR,
+    fail,
+    print_note,
+    print_table,
+    stop_on_signals,
+    user_errors,
+)
 from lcl_tui.errors import UserError
 from lcl_tui.quiet import quiet_libraries
 from lcl_tui.run_state import RunState
@@ -198,46 +205,33 @@ def runs(
     if not summaries:
         typer.echo(f"no runs in {runs_dir}")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("run", "status", "dataset", "model", "loss", "best val acc", "test acc", box=None)
-    for s in summaries:
-        table.add_row(s.run_id, s.status, s.dataset, s.model, s.objective,
-                      percent(s.best_accuracy, missing=PLAIN_MISSING),
-                      percent(s.test_accuracy, missing=PLAIN_MISSING))
-    Console().print(table)
+    rows = [[s.run_id, s.status, s.dataset, s.model, s.objective,
+             percent(s.best_accuracy, missing=PLAIN_MISSING), percent(s.test_accuracy, missing=PLAIN_MISSING)]
+            for s in summaries]
+    print_table(["run", "status", "dataset", "model", "loss", "best val acc", "test acc"], rows,
+                keep_whole=("run", "status"))
 
 
 @app.command()
 def datasets() -> None:
     """List the datasets in the registry."""
-    from rich.console import Console
-    from rich.table import Table
-
     from lcl_tui.data import list_datasets
 
-    table = Table("name", "labels", "rows", "source", "description", box=None)
-    for info in list_datasets():
-        table.add_row(info.name, str(info.num_labels or "?"), str(info.size or "?"), info.source, info.description)
-    Console().print(table)
-    typer.echo("Also: a local .csv/.tsv/.jsonl/.parquet file (data.dataset=path) or hub:<id> with hub access.")
+    rows = [[info.name, str(info.num_labels or "?"), str(info.size or "?"), info.source, info.description]
+            for info in list_datasets()]
+    print_table(["name", "labels", "rows", "source", "description"], rows, keep_whole=("name",))
+    print_note("Also: a local .csv/.tsv/.jsonl/.parquet file (data.dataset=path) or hub:<id> with hub access.")
 
 
 @app.command()
 def presets() -> None:
     """List the presets: yours in ./presets (they win a name clash) and the packaged ones."""
-    from rich.console import Console
-    from rich.table import Column, Table
-
     from lcl_tui.catalog import PACKAGED, PRESETS, packaged_folder, preset_files
     from lcl_tui.config import load_config
 
     with user_errors():
         found = [(entry, load_config(entry.path)) for entry in preset_files()]
-    # The name and where it comes from are what a narrow terminal must keep whole.
-    table = Table(Column("preset", no_wrap=True), Column("from", no_wrap=True), "dataset", "model", "loss",
-                  "description", box=None)
+    rows = []
     for entry, config in found:
         objective = config.loss.objective
         if objective == "lcl":
@@ -245,9 +239,10 @@ def presets() -> None:
         if config.model.architecture != "transformer":
             objective = f"{config.model.architecture} {objective}"
         origin = PACKAGED if entry.origin == PACKAGED else f"./{entry.path}"
-        table.add_row(entry.name, origin, config.data.dataset, config.model.name, objective, config.description)
-    Console().print(table)
-    typer.echo(f"packaged presets: {packaged_folder(PRESETS)}; yours: ./{PRESETS}/*.toml (a name there wins)")
+        rows.append([entry.name, origin, config.data.dataset, config.model.name, objective, config.description])
+    # The name and where it comes from are what a narrow terminal must keep whole.
+    print_table(["preset", "from", "dataset", "model", "loss", "description"], rows, keep_whole=("preset", "from"))
+    print_note(f"packaged presets: {packaged_folder(PRESETS)}; yours: ./{PRESETS}/*.toml (a name there wins)")
 
 
 @app.command()

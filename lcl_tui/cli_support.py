@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,3 +54,28 @@ def stop_on_signals():
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, request_stop)
     return stop
+
+
+def print_table(columns: list[str], rows: list[list[str]], keep_whole: tuple[str, ...] = ()) -> None:
+    """A table on a terminal; tab-separated lines, every value whole, in a pipe or a log.
+
+    Rich fits a table to the terminal's width, and to 80 columns when stdout is not one:
+    `lcl-tui runs | cat` then cut the run ids that every other command takes. `keep_whole`
+    names the columns a narrow terminal must not wrap (the rest wrap).
+    """
+    if not sys.stdout.isatty():
+        for row in [columns, *rows]:
+            typer.echo("\t".join(" ".join(str(value).split()) for value in row))
+        return
+    from rich.console import Console
+    from rich.table import Column, Table
+
+    table = Table(*(Column(name, no_wrap=name in keep_whole) for name in columns), box=None)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+def print_note(text: str) -> None:
+    """A line under a table: on stderr in a pipe, so the table's lines stay only rows."""
+    typer.echo(text, err=not sys.stdout.isatty())

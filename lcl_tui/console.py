@@ -80,8 +80,10 @@ class ConsoleReporter:
                 self.print(f"step {event.step}/{event.total_steps} epoch {event.epoch:.2f} {status} lr {event.lr:.2e}")
         elif isinstance(event, EvalEvent):
             best = " (best)" if event.is_best else ""
+            # Between epoch ends: on a fixed subsample, for the curves only.
+            where = f"{event.split} ({event.examples} examples)" if not event.selects else event.split
             self.print(
-                f"{event.split} step {event.step}: accuracy {event.accuracy:.4f} "
+                f"{where} step {event.step}: accuracy {event.accuracy:.4f} "
                 f"macro-F1 {event.macro_f1:.4f} loss {event.loss:.4f}{best}"
             )
         elif isinstance(event, CheckpointSaved):

@@ -80,6 +80,24 @@ class EvalEvent(Event):
     confusion: list[list[int]]
     label_names: list[str]
     is_best: bool = False
+    # How many examples were evaluated (None in runs logged before it was recorded).
+    examples: int | None = None
+    # False for the evaluations between epoch ends (lcl_tui.evaluation.EvaluationSchedule):
+    # drawn on the curves, on a fixed subsample of a large validation split, but they neither
+    # select the best checkpoint nor count for patience.
+    selects: bool = True
+    # Wall-clock seconds the evaluation took (its share of the run's time).
+    seconds: float | None = None
+    # What the model thinks is close (lcl_tui.affinity), absent in older runs:
+    # affinity[true][c], the mean softmax of `affinity_source` ("weighting": LCL's weighting
+    # network; "classifier") over the examples of each true class, rows summing to 1;
+    # centroid_similarity[a][b], the cosine similarity of the class centroids of the
+    # embeddings; projection, [x, y, true label index] per example on the first two
+    # principal components of the embeddings.
+    affinity_source: str | None = None
+    affinity: list[list[float]] | None = None
+    centroid_similarity: list[list[float]] | None = None
+    projection: list[list[float]] | None = None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> EvalEvent:
@@ -181,7 +199,8 @@ class RunSnapshot:
 
     @property
     def best_validation(self) -> EvalEvent | None:
-        vals = self.validation_evals
+        """The best of the evaluations that select (those between epoch ends do not)."""
+        vals = [e for e in self.validation_evals if e.selects]
         return max(vals, key=lambda e: e.accuracy) if vals else None
 
     @property

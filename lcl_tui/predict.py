@@ -78,6 +78,11 @@ class Predictor:
             rows.append(torch.softmax(logits, dim=-1).cpu())
         return torch.cat(rows) if rows else torch.zeros((0, len(self.label_names)))
 
+    def token_count(self, text: str) -> int:
+        """The text's length in tokens (special ones included) before the cut to max_length."""
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        return len(self.tokenizer(text, truncation=False, verbose=False)["input_ids"])
+
     def predict(self, texts: list[str], top_k: int = 5) -> list[list[tuple[str, float]]]:
         """For each text, the top_k (label, probability) pairs, most likely first."""
         if top_k < 1:

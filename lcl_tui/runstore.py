@@ -254,6 +254,13 @@ class Run:
             snapshot.apply(event)
         return snapshot
 
+    def elapsed_at(self, step: int) -> float:
+        """The run's own clock (training seconds) when it logged `step`, 0 before any step:
+        a resumed run continues its clock from here instead of from zero."""
+        snapshot = self.snapshot()
+        logged = [s for s in snapshot.steps if s.step <= step]
+        return logged[-1].elapsed_seconds if logged else 0.0
+
     # --- checkpoints ---------------------------------------------------------------------
     def checkpoint_dir(self, step: int) -> Path:
         return self.checkpoints_dir / f"step-{step:07d}"

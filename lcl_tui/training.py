@@ -28,7 +28,7 @@ from lcl_tui.config import RunConfig
 from lcl_tui.devices import Placement, set_seed
 from lcl_tui.distributed import SINGLE_PROCESS, SingleProcess
 from lcl_tui.errors import TrainingFault, UserError
-from lcl_tui.evaluation import Evaluator, Selection
+from lcl_tui.evaluation import Evaluator, Selection, watch_rows
 from lcl_tui.events import EvalEvent, Event, RunFinished, RunStarted
 from lcl_tui.models import load_checkpoint
 from lcl_tui.optimization import Optimization
@@ -70,7 +70,10 @@ class Trainer:
         self.subscribers = list(subscribers)
         self.run_folder = parallel.run_view(run)  # ranks other than 0 never write the run folder
         self.step = self.position.step if self.position else 0
-        self.started_at = time.time()
+        # The run's own clock: a resumed run goes on from the time logged at its checkpoint's
+        # step (its elapsed time and ETA would restart from zero otherwise).
+        resumed_seconds = run.elapsed_at(self.step) if run is not None and self.position else 0.0
+        self.started_at = time.time() - resumed_seconds
         self.selection = Selection.resumed(self.position)
         # Set while an encoder stage runs, so its checkpoints carry the state to resume.
         self.optimization: Optimization | None = None
@@ -106,6 +109,9 @@ class Trainer:
         self.steps_per_epoch = max(1, math.ceil(batches_per_epoch / train.grad_accumulation))
         self.total_steps = train.max_steps or train.epochs * self.steps_per_epoch
         self.evaluator = Evaluator(self.placement, self.label_names, train.eval_batch_size, self.parallel)
+        self.watch_data = self.validation_data.subset(watch_rows(
+            self.validation_data.labels, len(self.label_names),
+            self.total_steps * train.batch_size * train.grad_accumulation, config.data.split_seed))
         self.open_run_folder()
 
     def open_run_folder(self) -> None:
@@ -127,7 +133,7 @@ class Trainer:
             run_id=run.run_id, label_names=self.label_names, total_steps=self.total_steps,
             device=str(self.placement.device), train_size=len(self.train_data),
             validation_size=len(self.validation_data), test_size=len(self.test_data),
-            objective=self.config.loss.objective, time=self.started_at,
+            objective=self.config.loss.objective, time=time.time(),
             resumed_from_step=self.position.step if self.position else None,
             world_size=self.parallel.world_size,
         ))
@@ -181,6 +187,14 @@ class Trainer:
         if improved or self.config.output.save_checkpoints:
             self.save(best=improved, metrics=event)
 
+    def watch(self, epoch: float) -> None:
+        """An evaluation between epoch ends, for the curves only: on the fixed watch rows of
+        the validation split; it neither selects the best checkpoint nor counts for patience."""
+        if not len(self.watch_data):
+            return
+        self.publish(self.evaluator.evaluate(self.model, self.watch_data, "validation", epoch, self.step,
+                                             selects=False))
+
     def patience_exhausted(self) -> bool:
         return self.selection.patience_exhausted(self.config.train.patience)
 
@@ -219,12 +233,14 @@ class Trainer:
             return None
         self.model, _, _ = load_checkpoint(folder, device=str(self.placement.device))
         best = self.selection
-        logits = self.evaluator.logits(self.model, self.test_data)
-        event = self.evaluator.metrics(logits, self.test_data.labels, "test",
+        began = time.perf_counter()
+        predictions = self.evaluator.predictions(self.model, self.test_data)
+        event = self.evaluator.metrics(predictions, self.test_data.labels, "test",
                                        best.best_event.epoch if best.best_event else 0.0,
                                        best.best_step or self.step)
+        event.seconds = round(time.perf_counter() - began, 3)
         save_test_predictions(run.path, self.splits.test.texts, self.test_data.labels,
-                              logits.argmax(dim=-1).tolist(), self.label_names)
+                              predictions.logits.argmax(dim=-1).tolist(), self.label_names)
         self.publish(event)
         return event
 

@@ -18,6 +18,7 @@ import torch
 from lcl_tui.batching import collate, epoch_batches, length_buckets
 from lcl_tui.diagnosis import non_finite_message
 from lcl_tui.errors import TrainingFault
+from lcl_tui.evaluation import Due, EvaluationSchedule
 from lcl_tui.events import StepEvent
 from lcl_tui.objectives import objective_loss
 from lcl_tui.optimization import Optimization
@@ -60,6 +61,8 @@ class EncoderLoop:
             trainer.model, self.config.optim, trainer.total_steps, trainer.placement.scales_gradients)
         self.window_start, self.window_examples = time.perf_counter(), 0
         self.bucket_cost = bucket_cost(self.config.train.length_buckets, trainer.placement.device)
+        self.schedule = EvaluationSchedule.for_run(self.config.train.eval_every_steps, trainer.total_steps,
+                                                   trainer.steps_per_epoch)
 
     def run(self) -> None:
         trainer = self.trainer
@@ -109,20 +112,25 @@ class EncoderLoop:
             done = start + len(group)
             self.take_step(group, epoch_fraction=epoch + done / len(batches))
             trainer.next_epoch, trainer.next_batch_start = epoch, done
-            if self.evaluation_due():
+            due = self.evaluation_due()
+            if due is Due.WATCH:
+                trainer.watch(epoch + done / len(batches))
+            elif due is Due.SELECT:
                 trainer.evaluate_and_checkpoint(epoch + done / len(batches))
                 if trainer.patience_exhausted():
                     return EpochEnd.PATIENCE
         return EpochEnd.COMPLETE
 
-    def evaluation_due(self) -> bool:
-        every, step = self.config.train.eval_every_steps, self.trainer.step
-        return bool(self.evaluates and every and step % every == 0 and step < self.trainer.total_steps)
+    def evaluation_due(self) -> Due | None:
+        """The evaluation this step is followed by, besides an epoch end's (EvaluationSchedule)."""
+        return self.schedule.due(self.trainer.step) if self.evaluates else None
 
     def end_epoch(self, epoch: int) -> EpochEnd:
         trainer = self.trainer
         if self.evaluates:
-            trainer.evaluate_and_checkpoint(float(epoch))
+            # An epoch that ended on an eval_every_steps step was evaluated already: once is enough.
+            if trainer.selection.last_eval_step != trainer.step:
+                trainer.evaluate_and_checkpoint(float(epoch))
             return EpochEnd.PATIENCE if trainer.patience_exhausted() else EpochEnd.COMPLETE
         if self.config.output.save_checkpoints:
             trainer.save(best=False, metrics=None)

@@ -58,16 +58,50 @@ def fake_eval(step: int, labels: list[str], split: str = "validation", best: boo
     macro = sum(c.f1 for c in per_class) / len(per_class)
     return EvalEvent(step=step, epoch=step / 40, split=split, accuracy=accuracy, macro_f1=macro,
                      loss=1.0 / (1 + step / 50), per_class=per_class, confusion=confusion,
-                     label_names=list(labels), is_best=best)
+                     label_names=list(labels), is_best=best, examples=total, seconds=0.5,
+                     affinity_source="weighting", affinity=fake_affinity(step, len(labels)),
+                     centroid_similarity=fake_centroid_similarity(step, len(labels)),
+                     projection=fake_projection(step, len(labels)))
+
+
+def fake_affinity(step: int, n: int) -> list[list[float]]:
+    """Rows summing to 1, most on the diagonal, neighbours next: closer as training goes on."""
+    rows = []
+    for i in range(n):
+        weights = [1.0 / (1 + abs(i - j)) ** (1 + step / 60) for j in range(n)]
+        weights[i] *= 2
+        total = sum(weights)
+        rows.append([round(w / total, 4) for w in weights])
+    return rows
+
+
+def fake_centroid_similarity(step: int, n: int) -> list[list[float]]:
+    return [[1.0 if i == j else round(0.9 - 0.15 * abs(i - j) - step / 600, 4) for j in range(n)]
+            for i in range(n)]
+
+
+def fake_projection(step: int, n: int, per_class: int = 12) -> list[list[float]]:
+    """Classes on a circle, tighter as training goes on; no randomness."""
+    spread = 0.6 / (1 + step / 40)
+    points = []
+    for label in range(n):
+        angle = 2 * math.pi * label / n
+        for k in range(per_class):
+            wobble = spread * math.sin(k * 1.7 + label)
+            points.append([round(math.cos(angle) + wobble, 4), round(math.sin(angle) + spread * math.cos(k * 2.3), 4),
+                           label])
+    return points
 
 
 def fake_step(step: int, total: int) -> StepEvent:
     ce = 1.6 * math.exp(-step / 60) + 0.1 + 0.05 * math.sin(step)
     contrastive = 2.0 * math.exp(-step / 80) + 0.3
     weight_ce = 1.2 * math.exp(-step / 50) + 0.05
+    accuracy = min(1.0, 0.25 + 0.65 * (1 - math.exp(-step / 40)) + 0.12 * math.sin(step * 2.1))
     return StepEvent(step=step, total_steps=total, epoch=step / 40, loss=0.5 * ce + 0.5 * contrastive + weight_ce,
                      components={"ce": ce, "weight_ce": weight_ce, "contrastive": contrastive},
-                     lr=1e-4 * (1 - step / total), examples_per_second=120.0, elapsed_seconds=step * 0.5)
+                     lr=1e-4 * (1 - step / total), examples_per_second=120.0, elapsed_seconds=step * 0.5,
+                     accuracy=round(max(0.0, accuracy), 4))
 
 
 def fake_events(total: int = 120, upto: int | None = None, finished: bool = True, labels=LABELS,
@@ -92,14 +126,14 @@ def fake_events(total: int = 120, upto: int | None = None, finished: bool = True
 
 def write_fake_run(runs_dir: Path, run_id: str, *, total: int = 120, upto: int | None = None,
                    status: str = "completed", objective: str = "lcl", dataset: str = "movie-snippets-5",
-                   started: float = FIXED_START) -> Run:
+                   started: float = FIXED_START, labels: list[str] = LABELS) -> Run:
     """A run folder as the trainer leaves it, with fixed times (for snapshots)."""
     config = RunConfig(name=run_id).replace(**{"loss.objective": objective, "data.dataset": dataset,
                                                "output.run_name": run_id, "output.runs_dir": str(runs_dir)})
     run = Run(Path(runs_dir) / run_id)
     run.path.mkdir(parents=True)
     run.config_path.write_text(config.to_toml())
-    for event in fake_events(total, upto, finished=status != "running", objective=objective):
+    for event in fake_events(total, upto, finished=status != "running", objective=objective, labels=labels):
         if isinstance(event, RunStarted):
             event.run_id = run_id
         run.append_event(event)
@@ -194,9 +228,13 @@ def fake_datasets():
 
 class FakePredictor:
     label_names = LABELS
+    max_length = 64
 
     def __init__(self, folder=None):
         self.folder = folder
+
+    def token_count(self, text: str) -> int:
+        return len(text.split()) + 2  # a word a token, and [CLS] [SEP]
 
     def predict(self, texts, top_k=5):
         out = []

@@ -130,3 +130,38 @@ def test_sweep_table_after_a_sweep_100x24(fixed_world, snap_compare):
 
     assert snap_compare(app_for(fixed_world, trainer=ScoringTrainer(steps=5)), terminal_size=(100, 24),
                         run_before=run_before)
+
+
+SENTIMENT = ["very negative", "negative", "neutral", "positive", "very positive"]
+
+
+@pytest.fixture
+def sentiment_world(fixed_world):
+    """The fixed world plus a finished five-grade sentiment run (long class names)."""
+    write_fake_run(fixed_world / "runs", "20231117-sentiment", total=120, labels=SENTIMENT,
+                   started=1_700_200_000.0)
+    return fixed_world
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_monitor_label_affinity(sentiment_world, snap_compare, size):
+    assert snap_compare(app_for(sentiment_world), terminal_size=size,
+                        run_before=settle(open_run="20231117-sentiment", then="monitor", keys=("a",)))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_monitor_embedding_map(sentiment_world, snap_compare, size):
+    assert snap_compare(app_for(sentiment_world), terminal_size=size,
+                        run_before=settle(open_run="20231117-sentiment", then="monitor", keys=("e",)))
+
+
+def test_monitor_centroid_similarity_120x36(sentiment_world, snap_compare):
+    assert snap_compare(app_for(sentiment_world), terminal_size=(120, 36),
+                        run_before=settle(open_run="20231117-sentiment", then="monitor", keys=("a", "a")))
+
+
+def test_monitor_before_the_first_evaluation_80x24(fixed_world, snap_compare):
+    write_fake_run(fixed_world / "runs", "20231118-early", total=120, upto=8, status="running",
+                   started=1_700_300_000.0)
+    assert snap_compare(app_for(fixed_world), terminal_size=(80, 24),
+                        run_before=settle(open_run="20231118-early", then="monitor"))

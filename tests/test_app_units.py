@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from lcl_tui.app.confusion import most_confused_pairs, row_normalised, short_label
+from lcl_tui.app.confusion import most_confused_pairs, row_normalised
 from lcl_tui.app.form_model import (
     FIELDS,
     build_config,
@@ -14,10 +14,15 @@ from lcl_tui.app.form_model import (
 )
 from lcl_tui.app.run_queue import LiveRun, RunQueue
 from lcl_tui.app.series import (
+    accuracy_curves,
+    ema,
+    envelope,
     format_duration,
-    loss_series,
+    loss_curve,
+    loss_terms,
     progress,
     thin,
+    training_accuracy,
     validation_series,
 )
 from lcl_tui.config import RunConfig
@@ -42,15 +47,40 @@ def test_thin_keeps_short_series_and_the_last_point():
     assert tx == sorted(tx)
 
 
-def test_loss_series_has_total_and_every_component():
-    series = loss_series(snapshot_of(fake_events(total=50)))
-    assert set(series) == {"total", "ce", "weight_ce", "contrastive"}
-    assert len(series["total"][0]) == 50
+def test_each_loss_term_is_its_own_curve_smoothed_with_the_raw_points_behind():
+    snapshot = snapshot_of(fake_events(total=50))
+    assert loss_terms(snapshot) == ["total", "ce", "weight_ce", "contrastive"]
+    contrastive = loss_curve(snapshot, "contrastive", max_points=200)
+    (name, (xs, ys)), = contrastive.curves.items()
+    assert name == "smoothed" and len(xs) == 50
+    assert ys == pytest.approx(ema([e.components["contrastive"] for e in snapshot.steps]))
+    assert contrastive.faint["raw"][1] == [e.components["contrastive"] for e in snapshot.steps]
+    raw = loss_curve(snapshot, "ce", smooth=False)
+    assert list(raw.curves) == ["raw"] and raw.faint == {}
+    assert raw.curves["raw"][1] == [e.components["ce"] for e in snapshot.steps]
+
+
+def test_ema_is_bias_corrected_and_envelope_keeps_the_spread():
+    assert ema([0.5]) == [0.5]  # not pulled towards zero
+    assert ema([1.0] * 30) == pytest.approx([1.0] * 30)
+    noisy = [float(i % 2) for i in range(1000)]
+    xs, ys = envelope(list(range(1000)), noisy, max_points=100)
+    assert len(xs) == 100 and min(ys) == 0.0 and max(ys) == 1.0  # bucket means would say 0.5
+
+
+def test_training_accuracy_from_the_first_step_beside_validation():
+    snapshot = snapshot_of(fake_events(total=100, upto=3, finished=False))
+    assert snapshot.validation_evals == []
+    assert training_accuracy(snapshot) == pytest.approx(ema([s.accuracy for s in snapshot.steps])[-1])
+    curves = accuracy_curves(snapshot)
+    assert list(curves.curves) == ["train"] and list(curves.faint) == ["raw"]
+    later = accuracy_curves(snapshot_of(fake_events(total=100, upto=40, finished=False)))
+    assert list(later.curves) == ["train", "val", "F1"]
 
 
 def test_validation_series_and_progress_with_eta_from_the_run_clock():
     snapshot = snapshot_of(fake_events(total=100, upto=40, finished=False))
-    assert validation_series(snapshot)["accuracy"][0] == [20.0, 40.0]
+    assert validation_series(snapshot)["val"][0] == [20.0, 40.0]
     p = progress(snapshot)
     assert (p.step, p.total_steps) == (40, 100)
     assert p.eta_seconds == pytest.approx(20.0 / 40 * 60)  # 0.5 s a step, 60 steps left
@@ -67,7 +97,6 @@ def test_confusion_helpers():
     assert row_normalised(confusion)[0] == pytest.approx([5 / 8, 3 / 8, 0])
     pairs = most_confused_pairs(confusion, ["a", "b", "c"])
     assert [(p.true_label, p.predicted_label, p.count) for p in pairs] == [("b", "c", 4), ("a", "b", 3), ("c", "a", 1)]
-    assert short_label("surprise", 5) == "surp…"
 
 
 def test_form_round_trips_a_config():
@@ -155,3 +184,47 @@ def test_live_run_folds_events_from_another_thread(tmp_path):
     assert len(view.steps) == 500 and live.state == "completed"
     assert live.run is not None and live.run.path == tmp_path / "run-x"
     assert views == sorted(views)  # never goes backwards, never a torn list
+
+
+def test_heatmap_scale_pairs_and_headers():
+    from lcl_tui.app.heatmap import RAMP, closest_pairs, header_lines, off_diagonal_range, ramp_step
+
+    affinity = [[0.7, 0.2, 0.1], [0.3, 0.6, 0.1], [0.05, 0.15, 0.8]]
+    assert off_diagonal_range(affinity) == (0.05, 0.3)  # the diagonal does not flatten the scale
+    assert ramp_step(0.05, 0.05, 0.3) == 0 and ramp_step(0.3, 0.05, 0.3) == len(RAMP) - 1
+    assert all(16 <= colour <= 231 for colour in RAMP)  # xterm-256 colours: the same in 256 colours
+    pairs = closest_pairs(affinity, ["a", "b", "c"], symmetric=False, limit=2)
+    assert [(p.first, p.second, p.value) for p in pairs] == [("b", "a", 0.3), ("a", "b", 0.2)]
+    similarity = [[1.0, 0.8, 0.1], [0.8, 1.0, 0.5], [0.1, 0.5, 1.0]]
+    assert [(p.first, p.second) for p in closest_pairs(similarity, ["a", "b", "c"], symmetric=True)] == [
+        ("a", "b"), ("b", "c"), ("a", "c")]  # each unordered pair once
+    assert header_lines("very negative", 13) == ["", "very negative"]
+    assert header_lines("very negative", 8) == ["very", "negative"]
+    assert header_lines("abbreviation", 6) == ["", "abbre…"]
+
+
+def test_many_classes_list_their_closest_pairs_first_and_fit_one_cell_each():
+    from lcl_tui.app.widgets.evaluation import Heatmap
+
+    labels = [f"class-{i:02d}" for i in range(50)]
+    matrix = [[0.5 if i == j else (0.3 if (i, j) == (7, 8) else 0.01) for j in range(50)] for i in range(50)]
+    heatmap = Heatmap()
+    heatmap.show(matrix, labels, symmetric=False, note="")
+    lines = [line.plain for line in heatmap.lines(80)]
+    assert lines[0] == "Closest pairs:" and lines[1].split() == ["class-07", "→", "class-08", "0.300"]
+    grid = [line for line in lines if line.startswith("class-")]
+    assert len(grid) == 50 and all(len(line) <= 80 for line in grid)
+    few = Heatmap()
+    few.show([[0.9, 0.1], [0.2, 0.8]], ["very negative", "very positive"], symmetric=False, note="")
+    shown = [line.plain for line in few.lines(80)]
+    assert "very negative" in shown[0] and "0.10" in shown[1] and shown[-3] == "Closest pairs:"
+
+
+def test_a_flat_curve_gets_a_padded_y_range():
+    """One step in: plotext labelled the flat axis '1.79853379726409934', squeezing the chart."""
+    from lcl_tui.app.widgets.charts import _padded_range
+
+    low, high = _padded_range([([1.0], [1.7985337972640993])])
+    assert low == pytest.approx(1.7985 - 0.0899, abs=1e-3) and high == pytest.approx(1.7985 + 0.0899, abs=1e-3)
+    assert _padded_range([([1.0, 2.0], [1.8, 1.6])]) is None  # plotext's own ticks
+    assert _padded_range([([], [])]) is None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from lcl_tui.catalog import PRESETS, SWEEPS, packaged_folder, preset_names, sweep_files
+from lcl_tui.catalog import PRESETS, SWEEPS, packaged_folder, preset_files, preset_names, sweep_files
 from lcl_tui.cli import app
 from lcl_tui.config import load_config, resolve_preset_path, save_config
 from lcl_tui.sweep import load_sweep
@@ -51,7 +51,9 @@ def test_presets_and_sweeps_are_found_from_any_directory(tmp_path, monkeypatch):
     assert resolve_preset_path("quickstart").parent.resolve() == packaged_folder(PRESETS).resolve()
     assert load_config("quickstart").loss.objective == "lcl"
     assert load_config("paper-ed-electra-lcl").data.dataset == "empathetic-dialogues"
-    assert "quickstart" in preset_names() and "paper-ed-electra-lcl" not in preset_names()  # top level only
+    # Every preset, as `lcl-tui presets` lists them: the app's list and palette show the same.
+    assert preset_names() == [entry.name for entry in preset_files()]
+    assert "quickstart" in preset_names() and "paper-ed-electra-lcl" in preset_names()
     assert {"results-trec50", "paper-sst5-grid"} <= {entry.name for entry in sweep_files()}
     sweep = load_sweep("results-trec50")  # a sweep by name, as `lcl-tui sweep results-trec50`
     assert sweep.source.parent.resolve() == packaged_folder(SWEEPS).resolve()

@@ -95,6 +95,10 @@ def test_predictor_reproduces_the_test_accuracy(tiny):
     assert confusion_matrix(stored.labels, stored.predictions, stored.num_labels) == result.test.confusion
     assert stored.test_rows == digest_rows(split.test.texts, split.test.labels)
     assert all(abs(sum(p for _, p in predictor.predict([t], top_k=4)[0]) - 1) < 1e-5 for t in split.test.texts[:3])
+    # How long a text is before the cut to max_length: the prompt pane says when it was cut.
+    long_text = " ".join(["happy"] * 3 * predictor.max_length)
+    assert predictor.token_count(long_text) > predictor.max_length
+    assert predictor.token_count("happy") <= predictor.max_length
 
 
 def test_stop_signal_ends_the_run_within_a_step(tiny):

@@ -35,7 +35,3 @@ def most_confused_pairs(confusion: list[list[int]], labels: list[str], limit: in
     pairs.sort(key=lambda p: (-p.count, -p.share_of_true, p.true_label, p.predicted_label))
     return pairs[:limit]
 
-
-def short_label(label: str, width: int) -> str:
-    """A column header that fits: long class names are cut with an ellipsis."""
-    return label if len(label) <= width else label[: max(1, width - 1)] + "…"

@@ -7,6 +7,7 @@ it names.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,12 +58,15 @@ FIELDS: list[FieldSpec] = [
     FieldSpec("model.name", "Model (packaged/hub id/folder)"),
     FieldSpec("model.architecture", "Architecture", "choice", _choices(ARCHITECTURES)),
     FieldSpec(LOSS_FIELD, "Loss", "choice", tuple(LOSS_CHOICES), also_owns=("loss.objective", "model.weighting")),
-    FieldSpec("loss.alpha", "alpha (contrastive weight)"),
+    # The objective is alpha * CE terms + (1 - alpha) * contrastive: alpha weighs the CE side.
+    FieldSpec("loss.alpha", "alpha (weight of the CE terms)"),
     FieldSpec("loss.temperature", "tau (temperature)"),
     FieldSpec("train.batch_size", "Batch size", also_owns=("train.examples_per_class",)),
     FieldSpec("optim.lr", "Learning rate"),
     FieldSpec("train.epochs", "Epochs"),
     FieldSpec("train.max_steps", "Max steps (over epochs)", optional=True, placeholder="(epochs decide)"),
+    FieldSpec("train.eval_every_steps", "Evaluate every (steps)", optional=True,
+              placeholder="(about 9 times a run)"),
     FieldSpec("data.max_length", "Max length (tokens)"),
     FieldSpec("model.pooling", "Pooling", "choice", _choices(POOLINGS)),
     FieldSpec("train.sampler", "Sampler", "choice", _choices(SAMPLERS)),
@@ -98,6 +102,17 @@ def missing_paths(config: RunConfig) -> dict[str, str]:
     if _looks_like_a_path(model) and not Path(model).expanduser().is_dir():
         problems["model.name"] = f"model.name: no model folder at {model}"
     return problems
+
+
+def unknown_dataset(config: RunConfig, known: Collection[str] | None) -> dict[str, str]:
+    """A dataset name that is neither in the registry nor a file, folder or hub id: caught
+    in the form, not after Ctrl+T. `known` None: the registry is not listed yet, no check."""
+    dataset = config.data.dataset.strip()
+    if (known is None or dataset in known or dataset.lower().startswith("hub:") or is_local_file(dataset)
+            or Path(dataset).expanduser().exists()):
+        return {}
+    return {"data.dataset": f"data.dataset: unknown dataset '{dataset}'; choose one from the registry "
+                            "list above, type a local file's path, or hub:<id>"}
 
 
 def _get(config: RunConfig, key: str) -> Any:
@@ -165,8 +180,9 @@ class FormResult:
         return self.config is not None
 
 
-def build_config(base: RunConfig, values: dict[str, str]) -> FormResult:
-    """Validate the form against `base` (the loaded preset); every bad field gets its error."""
+def build_config(base: RunConfig, values: dict[str, str], known_datasets: Collection[str] | None = None) -> FormResult:
+    """Validate the form against `base` (the loaded preset); every bad field gets its error.
+    `known_datasets`: the registry's names, once listed."""
     errors: dict[str, str] = {}
     accepted: dict[str, Any] = {}
     # Field by field first, so that several bad fields are all reported at once.
@@ -192,7 +208,7 @@ def build_config(base: RunConfig, values: dict[str, str]) -> FormResult:
         if owner is None:
             return FormResult(None, {}, str(error))
         return FormResult(None, {owner: str(error)})
-    problems = missing_paths(config)
+    problems = missing_paths(config) | unknown_dataset(config, known_datasets)
     if problems:
         return FormResult(None, problems)
     return FormResult(config)

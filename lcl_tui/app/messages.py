@@ -27,7 +27,11 @@ if TYPE_CHECKING:  # types only: the sweep and data modules load when they are n
 class Predicts(Protocol):
     """What the prompt pane asks of a model (lcl_tui.predict.Predictor, or a test's fake)."""
 
+    max_length: int  # the tokens the model reads of a text; the rest is cut off
+
     def predict(self, texts: list[str], top_k: int = 5) -> list[list[tuple[str, float]]]: ...
+
+    def token_count(self, text: str) -> int: ...
 
 
 # --- requests from the panes ---------------------------------------------------------------
@@ -150,6 +154,10 @@ class Predicted(Message):
     text: str
     labels: list[tuple[str, float]]
     error: str | None = None
+    run: str = ""  # the run whose model answered
+    # The text's length in tokens, when the model read only its first `max_length`.
+    tokens: int | None = None
+    max_length: int | None = None
 
 
 @dataclass

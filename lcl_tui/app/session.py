@@ -76,7 +76,7 @@ class Session:
         self.disk_runs: dict[str, DiskRun] = {}  # by run folder path
         self.sweep: SweepSession | None = None
         self.run_summaries: list[RunSummary] = []
-        self.preset_names = sorted(preset_names)
+        self.preset_names = list(preset_names)  # as `lcl-tui presets` lists them
         self._train = train
         self._resume = resume
         self._list_datasets = list_datasets
@@ -319,7 +319,7 @@ class Session:
         except OSError as error:
             return Notice(f"Could not save {target}: {error.strerror}", "error")
         if target.parent.resolve() == presets_dir().resolve() and target.stem not in self.preset_names:
-            self.preset_names = sorted([*self.preset_names, target.stem])
+            self.preset_names = [target.stem, *self.preset_names]  # yours come first
         return Notice(f"Saved preset to {target}")
 
     # --- sweeps ----------------------------------------------------------------------------

@@ -270,8 +270,17 @@ def stratified_subsample(examples: TextExamples, num_labels: int, size: int | No
     """A seeded, stratified subsample of `size` examples; every class kept if size allows."""
     if size is None or size >= len(examples):
         return examples
+    return examples.subset(stratified_indices(examples.labels, num_labels, size, seed, purpose))
+
+
+def stratified_indices(labels: Sequence[int], num_labels: int, size: int, seed: int,
+                       purpose: str) -> list[int]:
+    """`size` positions of `labels`, seeded and stratified (every class kept if size allows),
+    in a seeded shuffled order; the same arguments give the same positions."""
+    if size >= len(labels):
+        return list(range(len(labels)))
     rng = random.Random(f"lcl-tui subsample {purpose} {seed}")
-    groups = _by_class(examples.labels, num_labels, rng)
+    groups = _by_class(labels, num_labels, rng)
     counts = [len(g) for g in groups]
     alloc = apportion(counts, size, counts)
     # Give each class left out one example, taken from the class with the most.
@@ -284,7 +293,7 @@ def stratified_subsample(examples: TextExamples, num_labels: int, size: int | No
             alloc[k] += 1
     indices = sorted(i for k, group in enumerate(groups) for i in group[:alloc[k]])
     rng.shuffle(indices)
-    return examples.subset(indices)
+    return indices
 
 
 # --- source rows, fingerprints and long texts ------------------------------------------

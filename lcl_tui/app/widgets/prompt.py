@@ -30,6 +30,13 @@ TOP_K = 5
 HISTORY_LIMIT = 100
 
 
+def one_line_cut(text: str, width: int) -> str:
+    """`text` on one line of at most `width` characters, cut with an ellipsis."""
+    flat = " ".join(text.split())
+    width = max(4, width)
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
 class PredictionBars(Widget):
     """Top labels with probabilities as horizontal bars sized to the pane."""
 
@@ -46,14 +53,18 @@ class PredictionBars(Widget):
         self.refresh(layout=True)
 
     def get_content_height(self, container, viewport, width: int) -> int:
-        return max(3, len(self.labels) + 2)
+        note_lines = -(-len(self.note) // max(1, width)) if self.labels and self.note else 0
+        return max(3, len(self.labels) + 2 + note_lines)
 
     def render(self) -> RenderResult:
         if not self.labels:
             return Text(self.note, style="dim")
         name_width = min(28, max(len(name) for name, _ in self.labels))
         bar_width = max(5, self.size.width - name_width - 9)
-        out = Text.assemble(("“", "dim"), (self.text, "italic"), ("”", "dim"), "\n")
+        # The prompt on one line: a long one would push its own answer out of view.
+        out = Text.assemble(("“", "dim"), (one_line_cut(self.text, self.size.width - 2), "italic"), ("”", "dim"), "\n")
+        if self.note:
+            out.append(f"{self.note}\n", style="yellow")
         for rank, (name, probability) in enumerate(self.labels):
             filled = probability * bar_width
             whole = int(filled)
@@ -107,7 +118,8 @@ class PromptPane(Vertical):
         self.load_error: str | None = None
         self.predict_count = 0
         self._failed_folder: str | None = None
-        self._history: list[tuple[str, Text]] = []  # (prompt, its line), newest first
+        # (prompt, the run that answered, its line), newest first.
+        self._history: list[tuple[str, str, Text]] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="model-line")
@@ -139,8 +151,16 @@ class PromptPane(Vertical):
         self.loaded_folder = None
         self.loading_folder = None
         self.load_error = None
+        self.pending = None
+        if self.is_mounted:  # the last run's answer is not this run's
+            self.query_one(PredictionBars).show("", [], self._ask_note())
         self.check_model()
         self._show_model_line()
+
+    def _ask_note(self) -> str:
+        if self.source is None:
+            return "Type a sentence and press Enter."
+        return f"Type a sentence and press Enter: {self.source.title} answers."
 
     def _checkpoint(self) -> str | None:
         if self.source is None:
@@ -241,34 +261,44 @@ class PromptPane(Vertical):
 
     def _predict(self, text: str) -> None:
         self.query_one(PredictionBars).show(text, [], "Predicting…")
-        self._run_predict(self.predictor, text)
+        self._run_predict(self.predictor, text, self.source.title if self.source else "")
 
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
-    def _run_predict(self, predictor: Predicts, text: str) -> None:
+    def _run_predict(self, predictor: Predicts, text: str, run: str) -> None:
         try:
             labels = predictor.predict([text], top_k=TOP_K)[0]
+            tokens = predictor.token_count(text)
         except Exception as error:
-            self.post_message(Predicted(text, [], error=one_line(error)))
+            self.post_message(Predicted(text, [], error=one_line(error), run=run))
         else:
-            self.post_message(Predicted(text, [(str(n), float(p)) for n, p in labels]))
+            cut = tokens > predictor.max_length
+            self.post_message(Predicted(text, [(str(n), float(p)) for n, p in labels], run=run,
+                                        tokens=tokens if cut else None,
+                                        max_length=predictor.max_length if cut else None))
 
     @on(Predicted)
     def _on_predicted(self, message: Predicted) -> None:
         bars = self.query_one(PredictionBars)
+        current = self.source is not None and message.run == self.source.title
         if message.error is not None:
-            bars.show(message.text, [], f"Prediction failed: {message.error}")
+            if current:
+                bars.show(message.text, [], f"Prediction failed: {message.error}")
             self.notify(f"Prediction failed: {message.error}", severity="error")
             return
         self.predict_count += 1
-        bars.show(message.text, message.labels)
+        if current:  # an answer from the run shown before a switch goes to the history only
+            note = (f"The model read only the first {message.max_length} tokens of {message.tokens} "
+                    "(its max length); the rest was cut off." if message.tokens else "")
+            bars.show(message.text, message.labels, note)
         top = message.labels[0] if message.labels else ("?", 0.0)
-        line = Text.assemble(message.text, ("  → ", "dim"), (top[0], "bold"), f" {top[1] * 100:.0f}%")
+        line = Text.assemble(one_line_cut(message.text, 60), ("  → ", "dim"), (top[0], "bold"),
+                             f" {top[1] * 100:.0f}%", (f"  · {message.run}", "dim"))
         # Newest first; asking again moves a prompt back to the top.
-        entries = [(t, l) for t, l in self._history if t != message.text]
-        self._history = [(message.text, line), *entries][:HISTORY_LIMIT]
+        entries = [entry for entry in self._history if entry[:2] != (message.text, message.run)]
+        self._history = [(message.text, message.run, line), *entries][:HISTORY_LIMIT]
         history = self.query_one("#history", OptionList)
         history.clear_options()
-        history.add_options([Option(l) for _, l in self._history])
+        history.add_options([Option(line) for _, _, line in self._history])
 
     @on(OptionList.OptionSelected, "#history")
     def _on_history_selected(self, event: OptionList.OptionSelected) -> None:

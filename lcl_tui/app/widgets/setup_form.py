@@ -185,7 +185,7 @@ class SetupPane(VerticalScroll):
         return self.query_one(f"#{field_id(key)}", ConfigField)
 
     def validate_form(self) -> FormResult:
-        self.result = build_config(self.base, self.values())
+        self.result = build_config(self.base, self.values(), set(self.datasets) if self.datasets else None)
         for field in self.query(ConfigField):
             field.show_error(self.result.errors.get(field.spec.key))
         self.query_one("#general-error", Static).update(
@@ -203,6 +203,7 @@ class SetupPane(VerticalScroll):
     # --- datasets -------------------------------------------------------------------
     def set_datasets(self, datasets: list[DatasetInfo]) -> None:
         self.datasets = {d.name: d for d in datasets}
+        self.validate_form()  # a name typed before the list came is checked against it now
         options = [(f"{d.name} — {_labels(d.num_labels)}, {_size(d.size)}", d.name) for d in datasets]
         options.append(("Local file… (type its path below)", LOCAL_FILE))
         select = self.query_one("#dataset-select", Select)
