@@ -44,7 +44,7 @@ async def test_resume_from_the_monitor_for_a_run_opened_from_disk(tmp_path, monk
     (run.last_checkpoint / "training_state.json").write_text("{}")
     resumed = []
 
-    def resume(run_path, runs_dir, *, stop, subscribers):
+    def resume(run_path, runs_dir, *, stop, subscribers, threads=None):
         resumed.append(run_path)
 
     app = build_app(tmp_path, runs_dir="runs", open_run="20231114-stopped", resume_fn=resume)
