@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -26,8 +29,34 @@ def select_device(requested: str) -> torch.device:
     return device
 
 
+# CPU flags of native bf16 arithmetic: without them torch emulates bf16 and autocast is slower.
+BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def cpuinfo_has_bf16(cpuinfo: Path) -> bool:
+    """Whether a Linux cpuinfo file lists native bf16 instructions."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return bool(BF16_CPU_FLAGS & set(line.partition(":")[2].split()))
+    return False
+
+
+@functools.cache
+def cpu_has_bf16_instructions() -> bool:
+    """Whether this CPU computes in bf16 natively (Linux flags; elsewhere: assume not)."""
+    return sys.platform.startswith("linux") and cpuinfo_has_bf16(Path("/proc/cpuinfo"))
+
+
 def autocast_dtype(device: torch.device, requested: str) -> torch.dtype | None:
-    """The mixed-precision dtype, or None for full precision (the default on CPU)."""
+    """The mixed-precision dtype, or None for full precision.
+
+    `auto`: bf16 on CUDA that has it (else fp16), bf16 on a CPU with native bf16 instructions
+    (1.46x faster per step on the quickstart, accuracy within seed noise; see README), full
+    precision elsewhere."""
     if requested == "no":
         return None
     if requested == "bf16":
@@ -36,6 +65,8 @@ def autocast_dtype(device: torch.device, requested: str) -> torch.dtype | None:
         return torch.float16
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_bf16_instructions():
+        return torch.bfloat16
     return None
 
 

@@ -114,6 +114,8 @@ def tiny_config(tmp_path: Path, **overrides: Any) -> RunConfig:
         "train.examples_per_class": 4,
         "train.eval_batch_size": 64,
         "train.device": "cpu",
+        # Full precision: tests compare numbers to 1e-6 and must not depend on the CPU's flags.
+        "train.mixed_precision": "no",
         "output.runs_dir": str(tmp_path / "runs"),
     }
     base.update({key.replace("__", "."): value for key, value in overrides.items()})

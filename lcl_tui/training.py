@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lcl_tui.batching import epoch_batches
 from lcl_tui.checkpointing import Checkpointer
 from lcl_tui.classifier_stage import ClassifierStage
 from lcl_tui.config import RunConfig
@@ -37,7 +38,7 @@ from lcl_tui.run_inputs import load_inputs
 from lcl_tui.run_state import RunState
 from lcl_tui.runstore import Run, RunStore
 from lcl_tui.stored_predictions import save_test_predictions
-from lcl_tui.training_loop import EncoderLoop
+from lcl_tui.training_loop import EncoderLoop, epoch_rng
 from lcl_tui.training_state import LoopPosition, ResumePoint, read_position
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,10 @@ class Trainer:
             eval_size=max(len(self.splits.validation) or len(self.splits.train), len(self.splits.test)),
             mixed_precision=self.placement.amp_dtype is not None)
         train = config.train
-        batches_per_epoch = math.ceil(len(self.train_data) / train.batch_size)
+        # The sampler's own count: class-aware batches top up short chunks, so an epoch can
+        # hold more batches than rows / batch size, and a budget of epochs must count them.
+        batches_per_epoch = len(epoch_batches(self.train_data, train.batch_size, train.sampler,
+                                              train.examples_per_class, epoch_rng(train.seed, 0)))
         self.steps_per_epoch = max(1, math.ceil(batches_per_epoch / train.grad_accumulation))
         self.total_steps = train.max_steps or train.epochs * self.steps_per_epoch
         self.evaluator = Evaluator(self.placement, self.label_names, train.eval_batch_size, self.parallel)

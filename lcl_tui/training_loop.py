@@ -36,6 +36,11 @@ CPU_BUCKET_COST = 64
 DEVICE_BUCKET_COST = 1024
 
 
+def epoch_rng(seed: int, epoch: int) -> random.Random:
+    """Each epoch's order comes from (seed, epoch) alone, so a resumed run replays it."""
+    return random.Random(f"{seed}-{epoch}")
+
+
 def bucket_cost(setting: str, device: torch.device) -> int | None:
     """The cost per bucket for `length_buckets`, or None to pad each batch as one."""
     if setting == "off" or (setting == "auto" and device.type != "cpu"):
@@ -100,10 +105,8 @@ class EncoderLoop:
 
     def run_epoch(self, epoch: int, first_batch: int) -> EpochEnd:
         trainer, train = self.trainer, self.config.train
-        # Each epoch's order comes from (seed, epoch) alone, so a resumed run replays it.
-        rng = random.Random(f"{train.seed}-{epoch}")
         batches = epoch_batches(trainer.train_data, train.batch_size, train.sampler,
-                                train.examples_per_class, rng)
+                                train.examples_per_class, epoch_rng(train.seed, epoch))
         trainer.model.train()
         for start in range(first_batch, len(batches), train.grad_accumulation):
             if not self.more_steps():

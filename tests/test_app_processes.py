@@ -29,6 +29,7 @@ from lcl_tui.app.training_process import (
     train_in_child,
 )
 from lcl_tui.config import save_config
+from lcl_tui.errors import UserError
 from lcl_tui.events import RunFinished, RunStarted, StepEvent
 from lcl_tui.run_state import RunState
 from lcl_tui.runstore import Run
@@ -147,6 +148,31 @@ def test_runs_side_by_side_share_the_cores_and_a_users_thread_count_wins(monkeyp
     assert child_environment(4)["OMP_NUM_THREADS"] == "4"
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert child_environment(4)["OMP_NUM_THREADS"] == "3"
+
+
+def test_the_training_niceness_is_the_users_to_choose():
+    assert training_process.niceness({}) == training_process.NICENESS
+    assert training_process.niceness({"LCL_TUI_TRAIN_NICE": "0"}) == 0
+    assert training_process.niceness({"LCL_TUI_TRAIN_NICE": " 19 "}) == 19
+    for bad in ("20", "-1", "high", "1.5"):
+        with pytest.raises(UserError, match="LCL_TUI_TRAIN_NICE"):
+            training_process.niceness({"LCL_TUI_TRAIN_NICE": bad})
+
+
+@posix_only
+def test_a_run_trained_at_the_apps_priority_when_asked(tiny_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("LCL_TUI_TRAIN_NICE", "0")
+    config = tiny_app_config(tiny_root, tmp_path, train__epochs=1, train__max_steps=2)
+    priorities = []
+
+    def subscriber(event):
+        if isinstance(event, RunStarted):
+            priorities.append(os.getpriority(os.PRIO_PROCESS, Run(tmp_path / "runs" / event.run_id).read_status().pid))
+
+    from lcl_tui.runstore import RunStore
+
+    train_in_child(config, store=RunStore(tmp_path / "runs"), stop=StopSignal(), subscribers=[subscriber])
+    assert priorities == [os.getpriority(os.PRIO_PROCESS, 0)]
 
 
 @posix_only

@@ -22,11 +22,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lcl_tui.config import RunConfig
+from lcl_tui.errors import UserError
 from lcl_tui.events import Event, RunFinished, RunStarted, event_from_dict
 from lcl_tui.run_state import RunState
 from lcl_tui.runstore import Run, RunStore
@@ -39,6 +40,9 @@ Subscriber = Callable[[Event], None]
 CHILD_COMMAND: tuple[str, ...] = (sys.executable, "-m", "lcl_tui")
 # Below the UI: a key press wakes the app, which then runs before the trainer's threads.
 NICENESS = 10
+# How far below the app a run trains, where the user wants otherwise (0: the app's priority,
+# for a box where other jobs, not the app, compete with the run).
+NICENESS_VARIABLE = "LCL_TUI_TRAIN_NICE"
 # The CLI's `train` ends with this code for a mistake it explains in one `error:` line.
 USER_ERROR_EXIT = 2
 
@@ -125,13 +129,14 @@ def run_child(args: list[str], runs_dir: Path, stop: StopSignal, subscribers: Se
     the run ended. Returns only once the child has been waited for: no zombie, no orphan."""
     if stop.is_set():  # stopped while it waited to start
         return ChildResult(None, RunState.STOPPED)
+    increment = niceness()
     reader = EventReader(Path(runs_dir), subscribers)
     with tempfile.TemporaryFile() as errors:  # read once it has ended: a pipe could fill and block it
         process = subprocess.Popen(
             [*CHILD_COMMAND, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
             env=child_environment(threads), text=True, encoding="utf-8", errors="replace",
         )
-        lower_priority(process.pid)
+        lower_priority(process.pid, increment)
         stop.follow(process)
         assert process.stdout is not None
         try:
@@ -157,11 +162,24 @@ def child_environment(threads: int | None) -> dict[str, str]:
     return env
 
 
-def lower_priority(pid: int) -> None:
+def niceness(environ: Mapping[str, str] = os.environ) -> int:
+    """The child's niceness above the app's: NICENESS, or LCL_TUI_TRAIN_NICE (0-19)."""
+    value = environ.get(NICENESS_VARIABLE, "").strip()
+    if not value:
+        return NICENESS
+    if not value.isdigit() or int(value) > 19:
+        raise UserError(f"{NICENESS_VARIABLE}={value!r}: give a whole number from 0 (the app's "
+                        f"priority) to 19 (the lowest); unset, runs train at {NICENESS}")
+    return int(value)
+
+
+def lower_priority(pid: int, increment: int = NICENESS) -> None:
     """Nice the child below the app. Done right after it starts, before torch makes its
     threads (they inherit the value); where the system refuses, it trains at our priority."""
+    if increment == 0:
+        return
     try:
-        os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS))
+        os.setpriority(os.PRIO_PROCESS, pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + increment))
     except (AttributeError, OSError):
         pass
 
