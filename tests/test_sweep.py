@@ -234,8 +234,11 @@ def test_the_search_files_compare_like_with_like(task, dataset):
     # Stage 2 confirms on other seeds under stage 1's conditions, at twice the steps, against CE.
     confirmed = expand_grid(confirm)
     assert len(confirmed) == 5 * 5 and not set(confirm.seeds) & set(search.seeds)
-    assert {p.setting.variant for p in confirmed if baselines(confirm)[p.setting.slug].variant == "ce"} == {
-        "ce", "scl-1", "scl-2", "lcl-1", "lcl-2"}
+    against_ce = {p.setting.variant: p.config.loss.objective for p in confirmed
+                  if baselines(confirm)[p.setting.slug].variant == "ce"}
+    # CE and two settings of each contrastive objective (labels name the filled-in values).
+    assert sorted(against_ce.values()) == ["ce", "lcl", "lcl", "scl", "scl"]
+    assert all(label == "ce" or label.startswith(objective + "-") for label, objective in against_ce.items())
     first, second = found[0].config, confirmed[0].config
     assert first.data == second.data and first.data.dataset == dataset
     assert (first.model, first.optim) == (second.model, second.optim)
