@@ -23,11 +23,13 @@ def read_run(folder: Path) -> dict:
         return {}
     evals = [e for e in events if e.get("kind") == "eval"]
     tests = [e for e in evals if e.get("split") == "test"]
+    objective = config["loss"]["objective"]
+    contrastive = objective != "ce"  # CE ignores alpha and tau; its config still holds defaults
     return {
         "name": folder.name,
-        "objective": config["loss"]["objective"],
-        "alpha": config["loss"].get("alpha"),
-        "tau": config["loss"].get("temperature"),
+        "objective": objective,
+        "alpha": config["loss"].get("alpha") if contrastive else "-",
+        "tau": config["loss"].get("temperature") if contrastive else "-",
         "seed": config["train"].get("seed"),
         "val": finished["best_validation_accuracy"],
         "test": finished["test_accuracy"],
@@ -57,10 +59,10 @@ def main() -> None:
     args = parser.parse_args()
     runs = [read_run(f) for f in sorted(args.runs_dir.glob(f"{args.prefix}-*")) if (f / "metrics.jsonl").exists()]
     runs = [r for r in runs if r]
-    print("| objective | alpha | tau | best val acc | test acc | test macro-F1 | first 5 steps | last 5 steps | s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| objective | alpha | tau | seed | best val acc | test acc | test macro-F1 | first 5 steps | last 5 steps | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in sorted(runs, key=lambda r: (r["objective"], -r["val"])):
-        print(f"| {r['objective']} | {r['alpha']} | {r['tau']} | {100 * r['val']:.1f} | {100 * r['test']:.1f} "
+        print(f"| {r['objective']} | {r['alpha']} | {r['tau']} | {r['seed']} | {100 * r['val']:.1f} | {100 * r['test']:.1f} "
               f"| {100 * r['f1']:.1f} | {_terms(r['first'])} | {_terms(r['last'])} | {r['seconds']:.0f} |")
     if args.affinity:
         _print_affinity([r for r in runs if f"-{args.affinity}-seed" in r["name"]])
