@@ -247,6 +247,19 @@ def test_the_search_files_compare_like_with_like(task, dataset):
                                                                      second.train.examples_per_class)
 
 
+
+@pytest.mark.parametrize("task, preset, winner", [("movie5", "movie-snippets-5-best", "scl-a0.7-t10")])
+def test_a_best_preset_is_the_setting_its_search_confirmed(task, preset, winner):
+    from lcl_tui.config import load_config, presets_dir, resolve_preset_path
+
+    confirm = load_sweep(presets_dir().parent / "sweeps" / f"search-confirm-{task}.toml")
+    confirmed = next(p.config for p in expand_grid(confirm) if p.setting.variant == winner)
+    shipped = load_config(resolve_preset_path(preset))
+    assert shipped.data == confirmed.data and shipped.loss == confirmed.loss and shipped.optim == confirmed.optim
+    assert (shipped.model.name, shipped.model.pooling) == (confirmed.model.name, confirmed.model.pooling)
+    for field in ("epochs", "batch_size", "sampler", "examples_per_class"):
+        assert getattr(shipped.train, field) == getattr(confirmed.train, field), field
+
 # --- results tables --------------------------------------------------------------------------------
 
 
