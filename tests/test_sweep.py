@@ -233,12 +233,17 @@ def test_the_search_files_compare_like_with_like(task, dataset):
         assert baseline.variant == "scl" and baseline.values == setting.values
     # Stage 2 confirms on other seeds under stage 1's conditions, at twice the steps, against CE.
     confirmed = expand_grid(confirm)
-    assert len(confirmed) == 5 * 5 and not set(confirm.seeds) & set(search.seeds)
+    assert len(confirmed) == 6 * 5 and not set(confirm.seeds) & set(search.seeds)
     against_ce = {p.setting.variant: p.config.loss.objective for p in confirmed
                   if baselines(confirm)[p.setting.slug].variant == "ce"}
-    # CE and two settings of each contrastive objective (labels name the filled-in values).
-    assert sorted(against_ce.values()) == ["ce", "lcl", "lcl", "scl", "scl"]
+    # CE, two settings of each contrastive objective (labels name the filled-in values), and a
+    # CE control that differs from CE only in its gradient clipping.
+    assert sorted(against_ce.values()) == ["ce", "ce", "lcl", "lcl", "scl", "scl"]
     assert all(label == "ce" or label.startswith(objective + "-") for label, objective in against_ce.items())
+    ce, control = (next(p.config for p in confirmed if p.setting.variant == label)
+                   for label in ("ce", next(v for v, o in against_ce.items() if o == "ce" and v != "ce")))
+    assert control.optim.grad_clip > ce.optim.grad_clip
+    assert control.loss == ce.loss and control.data == ce.data and control.train == ce.train
     first, second = found[0].config, confirmed[0].config
     assert first.data == second.data and first.data.dataset == dataset
     assert (first.model, first.optim) == (second.model, second.optim)
