@@ -253,7 +253,8 @@ def test_the_search_files_compare_like_with_like(task, dataset):
 
 
 
-@pytest.mark.parametrize("task, preset, winner", [("movie5", "movie-snippets-5-best", "scl-a0.7-t10")])
+@pytest.mark.parametrize("task, preset, winner", [("movie5", "movie-snippets-5-best", "ce-clip1.43"),
+                                                  ("trec50", "trec-50-best", "ce-clip5")])
 def test_a_best_preset_is_the_setting_its_search_confirmed(task, preset, winner):
     from lcl_tui.config import load_config, presets_dir, resolve_preset_path
 
