@@ -62,6 +62,7 @@ def profile_ours(task: str, rows: int, steps: int, runs_dir: str, objective: str
         "train.sampler": "length-grouped" if objective == "ce" else "class-aware",
         "train.mixed_precision": "no", "train.device": "cpu",
         "output.runs_dir": runs_dir, "output.save_checkpoints": False,
+        "train.eval_every_steps": SKIPPED_STEPS + steps + 2,  # no validation inside the window
     })
     train(config, subscribers=[lambda e: isinstance(e, StepEvent) and window.step_ended()])
     return window
