@@ -40,6 +40,7 @@ imports: setup
 bench: setup
 	$(PY) benchmarks/bench_samplers.py
 	$(PY) benchmarks/bench_training.py
+	$(PY) benchmarks/profile_step.py
 	$(PY) benchmarks/bench_app.py
 
 clean:
