@@ -19,6 +19,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def rate(step_ends: list[float]) -> float:
 
 def ours(task: str, rows: int, steps: int, runs_dir: str, *, objective: str = "ce",
          weighting: str = "shared", sampler: str = "length-grouped", precision: str = "no",
-         buckets: str = "auto") -> Figure:
+         buckets: str = "auto", on_step_end: Callable[[], None] | None = None) -> Figure:
     from lcl_tui.config import RunConfig, apply_overrides
     from lcl_tui.events import StepEvent
     from lcl_tui.training import train
@@ -64,14 +65,23 @@ def ours(task: str, rows: int, steps: int, runs_dir: str, *, objective: str = "c
         "train.eval_every_steps": steps + 1,
     })
     ends: list[float] = []
-    train(config, subscribers=[lambda e: isinstance(e, StepEvent) and ends.append(time.perf_counter())])
+
+    def step_ended(event) -> None:
+        if isinstance(event, StepEvent):
+            ends.append(time.perf_counter())
+            if on_step_end:
+                on_step_end()
+
+    train(config, subscribers=[step_ended])
     return Figure("", rate(ends))
 
 
 def hf_trainer(task: str, rows: int, steps: int, output_dir: str, *, padding: str,
-               group_by_length: bool, bf16: bool = False) -> Figure:
+               group_by_length: bool, bf16: bool = False,
+               on_step_end: Callable[[], None] | None = None) -> Figure:
     """A plain `Trainer`: `padding="max_length"` pads to 128 as run_classification.py does;
-    `"longest"` pads each batch to its longest (DataCollatorWithPadding)."""
+    `"longest"` pads each batch to its longest (DataCollatorWithPadding). `on_step_end`
+    runs after each step (profile_step.py starts and stops its profiler there)."""
     from datasets import Dataset
     from transformers import (
         AutoModelForSequenceClassification,
@@ -102,6 +112,8 @@ def hf_trainer(task: str, rows: int, steps: int, output_dir: str, *, padding: st
 
         def on_step_end(self, args, state, control, **kwargs):
             StepClock.ends.append(time.perf_counter())
+            if on_step_end:
+                on_step_end()
 
     def collate(features):
         batch = DataCollatorWithPadding(tokenizer)(features)

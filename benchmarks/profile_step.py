@@ -23,7 +23,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_training import BATCH, LR, MAX_LENGTH, SKIPPED_STEPS  # noqa: E402
+from bench_training import BATCH, MAX_LENGTH, SKIPPED_STEPS, hf_trainer, ours  # noqa: E402
 
 
 class StepWindow:
@@ -47,63 +47,10 @@ class StepWindow:
             self.profiler.stop()
 
 
-def profile_ours(task: str, rows: int, steps: int, runs_dir: str, objective: str) -> StepWindow:
-    from lcl_tui.config import RunConfig, apply_overrides
-    from lcl_tui.events import StepEvent
-    from lcl_tui.training import train
-
+def profile(run, steps: int, **options) -> StepWindow:
+    """One of bench_training's runs (`ours` or `hf_trainer`), profiled over `steps` steps."""
     window = StepWindow(steps)
-    config = apply_overrides(RunConfig(), {
-        "name": "profile", "data.dataset": task, "data.max_train_examples": rows,
-        "data.max_eval_examples": 32, "data.max_test_examples": 32,
-        "data.max_length": MAX_LENGTH[task], "model.pooling": "mean", "loss.objective": objective,
-        "optim.lr": LR, "optim.head_lr": 2e-3, "train.batch_size": BATCH,
-        "train.max_steps": SKIPPED_STEPS + steps + 1,
-        "train.sampler": "length-grouped" if objective == "ce" else "class-aware",
-        "train.mixed_precision": "no", "train.device": "cpu",
-        "output.runs_dir": runs_dir, "output.save_checkpoints": False,
-        "train.eval_every_steps": SKIPPED_STEPS + steps + 2,  # no validation inside the window
-    })
-    train(config, subscribers=[lambda e: isinstance(e, StepEvent) and window.step_ended()])
-    return window
-
-
-def profile_trainer(task: str, rows: int, steps: int, output_dir: str) -> StepWindow:
-    from datasets import Dataset
-    from transformers import (
-        AutoModelForSequenceClassification,
-        AutoTokenizer,
-        DataCollatorWithPadding,
-        Trainer,
-        TrainerCallback,
-        TrainingArguments,
-    )
-
-    from lcl_tui.config import DataConfig
-    from lcl_tui.data import load_splits
-    from lcl_tui.models import resolve_model_path
-
-    window = StepWindow(steps)
-    splits = load_splits(DataConfig(dataset=task, max_train_examples=rows))
-    path = resolve_model_path("packaged:all-MiniLM-L6-v2")
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=splits.num_labels)
-    dataset = Dataset.from_dict({"text": splits.train.texts, "label": splits.train.labels}).map(
-        lambda batch: tokenizer(batch["text"], truncation=True, max_length=MAX_LENGTH[task]),
-        batched=True, remove_columns=["text"])
-
-    class Clock(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            window.step_ended()
-
-    arguments = TrainingArguments(
-        output_dir=output_dir, per_device_train_batch_size=BATCH, learning_rate=LR,
-        max_steps=SKIPPED_STEPS + steps + 1, logging_strategy="no", save_strategy="no",
-        report_to=[], use_cpu=True, dataloader_num_workers=0, disable_tqdm=True,
-        train_sampling_strategy="group_by_length",
-    )
-    Trainer(model=model, args=arguments, train_dataset=dataset,
-            data_collator=DataCollatorWithPadding(tokenizer), callbacks=[Clock()]).train()
+    run(steps=SKIPPED_STEPS + steps + 1, on_step_end=window.step_ended, **options)
     return window
 
 
@@ -133,10 +80,13 @@ def main() -> None:
 
     quiet_libraries()
     with tempfile.TemporaryDirectory() as scratch:
+        common = dict(task=args.task, rows=args.rows)
         windows = {
-            "HF Trainer, dynamic padding + group_by_length": profile_trainer(args.task, args.rows, args.steps, scratch),
-            "lcl-tui ce, length-grouped": profile_ours(args.task, args.rows, args.steps, scratch, "ce"),
-            "lcl-tui lcl shared, class-aware": profile_ours(args.task, args.rows, args.steps, scratch, "lcl"),
+            "HF Trainer, dynamic padding + group_by_length": profile(
+                hf_trainer, args.steps, **common, output_dir=scratch, padding="longest", group_by_length=True),
+            "lcl-tui ce, length-grouped": profile(ours, args.steps, **common, runs_dir=scratch),
+            "lcl-tui lcl shared, class-aware": profile(
+                ours, args.steps, **common, runs_dir=scratch, objective="lcl", sampler="class-aware"),
         }
     print(f"{args.task}: batch {BATCH}, max length {MAX_LENGTH[args.task]}, {args.steps} profiled steps, fp32")
     for label, window in windows.items():
