@@ -33,22 +33,38 @@ def select_device(requested: str) -> torch.device:
 BF16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
-def cpuinfo_has_bf16(cpuinfo: Path) -> bool:
-    """Whether a Linux cpuinfo file lists native bf16 instructions."""
+def cpuinfo_field(cpuinfo: Path, name: str) -> str:
+    """The first value of `name` in a Linux cpuinfo file ("" if absent or unreadable)."""
     try:
         text = cpuinfo.read_text(errors="replace")
     except OSError:
-        return False
+        return ""
     for line in text.splitlines():
-        if line.startswith("flags"):
-            return bool(BF16_CPU_FLAGS & set(line.partition(":")[2].split()))
-    return False
+        key, _, value = line.partition(":")
+        if key.strip() == name:
+            return value.strip()
+    return ""
+
+
+def cpuinfo_has_bf16(cpuinfo: Path) -> bool:
+    """Whether a Linux cpuinfo file lists native bf16 instructions."""
+    return bool(BF16_CPU_FLAGS & set(cpuinfo_field(cpuinfo, "flags").split()))
+
+
+def linux_cpuinfo(name: str) -> str:
+    return cpuinfo_field(Path("/proc/cpuinfo"), name) if sys.platform.startswith("linux") else ""
 
 
 @functools.cache
 def cpu_has_bf16_instructions() -> bool:
     """Whether this CPU computes in bf16 natively (Linux flags; elsewhere: assume not)."""
-    return sys.platform.startswith("linux") and cpuinfo_has_bf16(Path("/proc/cpuinfo"))
+    return bool(BF16_CPU_FLAGS & set(linux_cpuinfo("flags").split()))
+
+
+@functools.cache
+def cpu_is_intel() -> bool:
+    """Whether this is an Intel CPU (Linux; elsewhere: assume not)."""
+    return linux_cpuinfo("vendor_id") == "GenuineIntel"
 
 
 def autocast_dtype(device: torch.device, requested: str) -> torch.dtype | None:

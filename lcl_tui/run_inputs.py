@@ -10,6 +10,7 @@ from typing import Any
 from lcl_tui.batching import EncodedTexts, encode_texts
 from lcl_tui.config import RunConfig
 from lcl_tui.devices import Placement
+from lcl_tui.dropout import torch_masks_are_fast, use_fast_dropout
 from lcl_tui.errors import ConfigError, UserError
 from lcl_tui.models import (
     TextClassifier,
@@ -44,6 +45,8 @@ def load_inputs(config: RunConfig, placement: Placement, resume_from: Path | Non
         model.train()
     else:
         splits, model, tokenizer = build_fresh(config, placement)
+    if not torch_masks_are_fast(placement.device):
+        use_fast_dropout(model)
     max_length = config.data.max_length
 
     def encoded(split: Any) -> EncodedTexts:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lcl_tui.allocator import keep_freed_memory
 from lcl_tui.batching import epoch_batches
 from lcl_tui.checkpointing import Checkpointer
 from lcl_tui.classifier_stage import ClassifierStage
@@ -95,6 +96,8 @@ class Trainer:
         config = self.config
         set_seed(config.train.seed)
         self.placement = Placement.from_config(config.train.device, config.train.mixed_precision)
+        if self.placement.device.type == "cpu":
+            keep_freed_memory()
         inputs = load_inputs(config, self.placement, self.resume_from, self.run_folder)
         self.splits, self.label_names = inputs.splits, inputs.label_names
         self.model, self.tokenizer = inputs.model, inputs.tokenizer

@@ -2,7 +2,7 @@
 
 import torch
 
-from lcl_tui.devices import autocast_dtype, cpuinfo_has_bf16
+from lcl_tui.devices import autocast_dtype, cpuinfo_field, cpuinfo_has_bf16
 
 
 def cpuinfo(tmp_path, flags: str):
@@ -27,3 +27,13 @@ def test_auto_uses_bf16_on_a_cpu_only_where_it_is_native(monkeypatch):
     monkeypatch.setattr("lcl_tui.devices.cpu_has_bf16_instructions", lambda: False)
     assert autocast_dtype(cpu, "auto") is None
     assert autocast_dtype(cpu, "bf16") is torch.bfloat16  # asked for by name: given
+
+
+def test_cpuinfo_fields_are_read_by_name(tmp_path):
+    path = tmp_path / "cpuinfo"
+    path.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu avx2\n\nprocessor\t: 1\n"
+                    "vendor_id\t: GenuineIntel\n")
+    assert cpuinfo_field(path, "vendor_id") == "AuthenticAMD"  # the first CPU's
+    assert cpuinfo_field(path, "flags") == "fpu avx2"
+    assert cpuinfo_field(path, "model name") == ""
+    assert cpuinfo_field(tmp_path / "missing", "flags") == ""
