@@ -7,15 +7,21 @@ Same training rows (the first `--rows` of each task's training split), batch 32,
 max length (the task's preset: 64 for movie-snippets-5, 48 for trec-50) on both sides.
 Examples/s are counted from the end of step 3 to the end of the last step, so model
 loading, tokenisation and evaluation stay out. Every figure is a ratio against the
-`Trainer` at its best (dynamic padding with `group_by_length`), measured minutes apart in
-the same process: run it alone, since two torch processes on the same cores slow each
-other badly.
+`Trainer` at its best (dynamic padding with `group_by_length`), measured minutes apart.
+Each figure is measured in a fresh process: our engine tunes process-wide settings (glibc's
+malloc, lcl_tui/allocator.py) that a `Trainer` measured after it in the same process would
+inherit. The two figures the headline ratio compares, the `Trainer` at its best and our
+`ce`, are measured `--repeats` times, alternating, and their medians kept. Run it alone:
+two torch processes on the same cores slow each other badly.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -132,42 +138,85 @@ def hf_trainer(task: str, rows: int, steps: int, output_dir: str, *, padding: st
     return Figure("", rate(StepClock.ends), sum(tokens) / (BATCH * len(tokens)))
 
 
-def bench_task(task: str, rows: int, steps: int, scratch: str) -> list[Figure]:
-    def run(label: str, make) -> Figure:
-        figure = make()
+RUNS = {"ours": ours, "hf_trainer": hf_trainer}
+
+
+def measure_in_child(run: str, **options) -> Figure:
+    """One figure, measured in a fresh Python process (see the module docstring)."""
+    request = json.dumps({"run": run, "options": options})
+    done = subprocess.run([sys.executable, __file__, "--one", request], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{run} {options} failed:\n{done.stderr[-3000:]}")
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    return Figure("", answer["examples_per_second"], answer["padded_tokens_per_example"])
+
+
+def measure_here(request: str) -> None:
+    """The child's side of measure_in_child: run one figure, print it as the last line."""
+    from lcl_tui.quiet import quiet_libraries
+
+    quiet_libraries()
+    asked = json.loads(request)
+    with tempfile.TemporaryDirectory() as scratch:
+        options = dict(asked["options"])
+        options["runs_dir" if asked["run"] == "ours" else "output_dir"] = scratch
+        figure = RUNS[asked["run"]](**options)
+    print(json.dumps({"examples_per_second": figure.examples_per_second,
+                      "padded_tokens_per_example": figure.padded_tokens_per_example}))
+
+
+def bench_task(task: str, rows: int, steps: int, repeats: int) -> list[Figure]:
+    def show(label: str, figure: Figure, note: str = "") -> Figure:
         figure.label = label
         padded = (f"  ({figure.padded_tokens_per_example:.0f} padded tokens/ex)"
                   if figure.padded_tokens_per_example else "")
-        print(f"  {label:<58} {figure.examples_per_second:7.1f} examples/s{padded}", flush=True)
+        print(f"  {label:<58} {figure.examples_per_second:7.1f} examples/s{padded}{note}", flush=True)
         return figure
 
+    def run(label: str, which: str, **options) -> Figure:
+        return show(label, measure_in_child(which, task=task, rows=rows, steps=steps, **options))
+
+    def median_of_alternating(pairs: list[tuple[str, str, dict]]) -> list[Figure]:
+        """Each labelled run `repeats` times, taking turns; the median of each."""
+        rates: dict[str, list[Figure]] = {label: [] for label, _, _ in pairs}
+        for _ in range(repeats):
+            for label, which, options in pairs:
+                rates[label].append(measure_in_child(which, task=task, rows=rows, steps=steps, **options))
+        figures = []
+        for label, runs in rates.items():
+            middle = statistics.median(f.examples_per_second for f in runs)
+            spread = ", ".join(f"{f.examples_per_second:.1f}" for f in runs)
+            note = f"  (median of {spread})" if repeats > 1 else ""
+            figures.append(show(label, Figure("", middle, runs[0].padded_tokens_per_example), note))
+        return figures
+
     print(f"{task}: {rows} rows, batch {BATCH}, lr {LR}, max length {MAX_LENGTH[task]}, {steps} steps")
-    hf = dict(task=task, rows=rows, steps=steps, output_dir=scratch)
-    mine = dict(task=task, rows=rows, steps=steps, runs_dir=scratch)
     figures = [
-        run("HF Trainer, padded to 128 (run_classification defaults)",
-            lambda: hf_trainer(**hf, padding="max_length", group_by_length=False)),
-        run("HF Trainer, dynamic padding", lambda: hf_trainer(**hf, padding="longest", group_by_length=False)),
-        run("HF Trainer, dynamic padding + group_by_length (its best)",
-            lambda: hf_trainer(**hf, padding="longest", group_by_length=True)),
-        run("lcl-tui ce, length-grouped, fp32", lambda: ours(**mine)),
-        run("lcl-tui ce, class-aware, fp32", lambda: ours(**mine, sampler="class-aware")),
-        run("lcl-tui lcl shared, class-aware, fp32", lambda: ours(**mine, objective="lcl", sampler="class-aware")),
-        run("lcl-tui lcl shared, class-aware, no length buckets, fp32",
-            lambda: ours(**mine, objective="lcl", sampler="class-aware", buckets="off")),
-        run("lcl-tui lcl separate, class-aware, fp32",
-            lambda: ours(**mine, objective="lcl", weighting="separate", sampler="class-aware")),
-        run("lcl-tui scl, class-aware, fp32", lambda: ours(**mine, objective="scl", sampler="class-aware")),
+        run("HF Trainer, padded to 128 (run_classification defaults)", "hf_trainer",
+            padding="max_length", group_by_length=False),
+        run("HF Trainer, dynamic padding", "hf_trainer", padding="longest", group_by_length=False),
+        *median_of_alternating([
+            ("HF Trainer, dynamic padding + group_by_length (its best)", "hf_trainer",
+             dict(padding="longest", group_by_length=True)),
+            ("lcl-tui ce, length-grouped, fp32", "ours", {}),
+        ]),
+        run("lcl-tui ce, class-aware, fp32", "ours", sampler="class-aware"),
+        run("lcl-tui lcl shared, class-aware, fp32", "ours", objective="lcl", sampler="class-aware"),
+        run("lcl-tui lcl shared, class-aware, no length buckets, fp32", "ours",
+            objective="lcl", sampler="class-aware", buckets="off"),
+        run("lcl-tui lcl separate, class-aware, fp32", "ours",
+            objective="lcl", weighting="separate", sampler="class-aware"),
+        run("lcl-tui scl, class-aware, fp32", "ours", objective="scl", sampler="class-aware"),
     ]
     if not bf16_is_native():
         # Emulated bf16 is several times slower than fp32 and nobody would choose it.
         print("  bf16 rows skipped: this CPU has no native bf16 instructions (avx512_bf16 / amx_bf16)")
         return figures
     return figures + [
-        run("HF Trainer, its best + bf16", lambda: hf_trainer(**hf, padding="longest", group_by_length=True, bf16=True)),
-        run("lcl-tui ce, length-grouped, bf16", lambda: ours(**mine, precision="bf16")),
-        run("lcl-tui lcl shared, class-aware, bf16",
-            lambda: ours(**mine, objective="lcl", sampler="class-aware", precision="bf16")),
+        run("HF Trainer, its best + bf16", "hf_trainer", padding="longest", group_by_length=True, bf16=True),
+        run("lcl-tui ce, length-grouped, bf16", "ours", precision="bf16"),
+        run("lcl-tui lcl shared, class-aware, bf16", "ours", objective="lcl", sampler="class-aware",
+            precision="bf16"),
     ]
 
 
@@ -210,16 +259,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--rows", type=int, default=3000)
     parser.add_argument("--tasks", default="movie-snippets-5,trec-50")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of the Trainer at its best and of our ce, alternating (median kept)")
+    parser.add_argument("--one", metavar="JSON", help=argparse.SUPPRESS)  # a child's single figure
     args = parser.parse_args()
+    if args.one:
+        measure_here(args.one)
+        return
 
-    from lcl_tui.quiet import quiet_libraries
-
-    quiet_libraries()
     import torch
 
-    print(f"training throughput, packaged MiniLM-L6, CPU, {torch.get_num_threads()} threads")
-    with tempfile.TemporaryDirectory() as scratch:
-        results = {task: bench_task(task, args.rows, args.steps, scratch) for task in args.tasks.split(",")}
+    print(f"training throughput, packaged MiniLM-L6, CPU, {torch.get_num_threads()} threads, "
+          "each figure in a fresh process")
+    results = {task: bench_task(task, args.rows, args.steps, args.repeats) for task in args.tasks.split(",")}
     for task, figures in results.items():
         print_ratios(task, figures)
 

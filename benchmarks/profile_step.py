@@ -81,6 +81,8 @@ def main() -> None:
     quiet_libraries()
     with tempfile.TemporaryDirectory() as scratch:
         common = dict(task=args.task, rows=args.rows)
+        # The Trainer first: our runs tune glibc's malloc for the rest of the process
+        # (lcl_tui/allocator.py), which the Trainer must not inherit.
         windows = {
             "HF Trainer, dynamic padding + group_by_length": profile(
                 hf_trainer, args.steps, **common, output_dir=scratch, padding="longest", group_by_length=True),
