@@ -10,7 +10,7 @@ from typing import Any
 from lcl_tui.batching import EncodedTexts, encode_texts
 from lcl_tui.config import RunConfig
 from lcl_tui.devices import Placement
-from lcl_tui.dropout import torch_masks_are_fast, use_fast_dropout
+from lcl_tui.dropout import torch_masks_are_fast, use_fast_attention_dropout, use_fast_dropout
 from lcl_tui.errors import ConfigError, UserError
 from lcl_tui.models import (
     TextClassifier,
@@ -47,6 +47,7 @@ def load_inputs(config: RunConfig, placement: Placement, resume_from: Path | Non
         splits, model, tokenizer = build_fresh(config, placement)
     if not torch_masks_are_fast(placement.device):
         use_fast_dropout(model)
+        use_fast_attention_dropout(model)
     max_length = config.data.max_length
 
     def encoded(split: Any) -> EncodedTexts:

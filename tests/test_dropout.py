@@ -4,7 +4,16 @@ import pytest
 import torch
 from torch import nn
 
-from lcl_tui.dropout import FastDropout, keep_mask, quantised_drop_probability, torch_masks_are_fast, use_fast_dropout
+from lcl_tui.dropout import (
+    ATTENTION,
+    FastDropout,
+    keep_mask,
+    quantised_drop_probability,
+    sdpa_with_fast_dropout,
+    torch_masks_are_fast,
+    use_fast_attention_dropout,
+    use_fast_dropout,
+)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
@@ -73,3 +82,61 @@ def test_torch_masks_count_as_fast_only_off_cpu_or_on_intel_with_mkl(monkeypatch
     assert torch_masks_are_fast(torch.device("cuda"))
     monkeypatch.setattr("lcl_tui.dropout.cpu_is_intel", lambda: True)
     assert torch_masks_are_fast(torch.device("cpu")) == torch.backends.mkl.is_available()
+
+
+def encoders(tiny_model_dir):
+    from lcl_tui.models import load_encoder
+
+    return load_encoder(str(tiny_model_dir)), load_encoder(str(tiny_model_dir))
+
+
+def inputs():
+    ids = torch.randint(5, 40, (4, 12))
+    attention_mask = torch.ones(4, 12, dtype=torch.long)
+    attention_mask[0, 8:] = 0
+    attention_mask[1, 5:] = 0
+    return dict(input_ids=ids, attention_mask=attention_mask)
+
+
+def test_attention_with_fast_dropout_computes_what_sdpa_does(tiny_model_dir, tmp_path):
+    fast, stock = encoders(tiny_model_dir)
+    assert use_fast_attention_dropout(fast) == 1
+    assert fast.config._attn_implementation == ATTENTION
+    batch = inputs()
+    fast.eval(), stock.eval()
+    with torch.no_grad():
+        assert torch.equal(fast(**batch).last_hidden_state, stock(**batch).last_hidden_state)
+    # Training with no other dropout and an attention dropout that keeps every element: our
+    # path (masks, softmax, products) must match the stock sdpa one, values and gradients.
+    fast.train(), stock.train()
+    for module in [*fast.modules(), *stock.modules()]:
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0
+    for layer in fast.encoder.layer:
+        layer.attention.self.dropout.p = 1e-9  # rounds to a drop probability of 0
+    ours, theirs = fast(**batch).last_hidden_state, stock(**batch).last_hidden_state
+    real = batch["attention_mask"].bool()
+    assert torch.allclose(ours[real], theirs[real], atol=1e-5)
+    ours[real].sum().backward()
+    theirs[real].sum().backward()
+    for mine, reference in zip(fast.parameters(), stock.parameters()):
+        if reference.grad is not None:
+            assert torch.allclose(mine.grad, reference.grad, atol=1e-4)
+    # The switch is this process's: a saved encoder loads anywhere with the stock attention.
+    fast.save_pretrained(tmp_path / "saved")
+    assert ATTENTION not in (tmp_path / "saved" / "config.json").read_text()
+
+
+def test_attention_dropout_drops_at_its_rate(tiny_model_dir):
+    fast, _ = encoders(tiny_model_dir)
+    layer = fast.encoder.layer[0].attention.self.train()
+    torch.manual_seed(0)
+    query = torch.randn(64, 2, 16, 16)
+    key, value = torch.randn_like(query), torch.eye(16).expand(64, 2, 16, 16)
+    # With the identity as values, the output is the dropped-out attention probabilities.
+    out, _ = sdpa_with_fast_dropout(layer, query, key, value, None, dropout=0.5, scaling=0.25)
+    probabilities = out.transpose(1, 2)
+    dropped = (probabilities == 0).float().mean().item()
+    assert abs(dropped - 0.5) < 0.01
+    # Rows still sum to 1 on average: the kept probabilities are scaled by 2.
+    assert abs(probabilities.sum(-1).mean().item() - 1.0) < 0.02
