@@ -6,6 +6,7 @@ loads torch only to check a run before resuming it and for the prompt pane's mod
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ def load_predictor(folder: Path) -> Any:
     from lcl_tui.predict import Predictor
 
     torch.set_num_threads(PREDICT_THREADS)  # the app's torch only predicts: runs train in their own processes
-    return Predictor.from_checkpoint(Path(folder))
+    predictor = Predictor.from_checkpoint(Path(folder))
+    leave_long_lived_out_of_collections()
+    return predictor
 
 
 def list_datasets() -> list[Any]:
@@ -45,3 +48,15 @@ def warm_up() -> None:
     """Import the prediction stack ahead of the prompt pane's first model (in a background thread)."""
     quiet_libraries()
     import lcl_tui.predict  # noqa: F401
+
+    leave_long_lived_out_of_collections()
+
+
+def leave_long_lived_out_of_collections() -> None:
+    """Move every object alive now out of the cyclic collector's reach: torch's and
+    transformers' modules, classes and functions, and the prompt pane's model (half a
+    million objects). A full collection walked them all, 250 ms in the UI thread every few
+    seconds while the screen changed. Frozen objects are still freed by reference counting,
+    and a Predictor holds no reference cycle, so a model the pane replaces is freed (tested)."""
+    gc.collect()
+    gc.freeze()

@@ -135,7 +135,9 @@ class MainScreen(RunControl, SweepControl, Selection, Presets):
             # Not mounted yet: a focus left behind in the old tab would pull that tab back.
             self.set_focus(None)
         if name == "monitor":
-            self.redraw(force=True)
+            # What changed while the tab was hidden (its timer draws only the shown tab); a
+            # forced redraw would lay out the whole screen again for a run that did not move.
+            self.redraw()
         elif name == "runs":
             self.action_refresh_runs()
         elif name == "sweep":

@@ -102,7 +102,15 @@ class PerClassTable(DataTable):
 
 
 class ConfusedPairs(Static):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._drawn: object = ()
+
     def show(self, event: EvalEvent | None) -> None:
+        key = (id(event), event.step if event else None)
+        if key == self._drawn:  # a rich Table compares by identity: the event says what changed
+            return
+        self._drawn = key
         if event is None:
             self.update("No evaluation yet.")
             return

@@ -42,6 +42,7 @@ from lcl_tui.app.widgets.evaluation import (
     Heatmap,
     PerClassTable,
 )
+from lcl_tui.app.widgets.static_text import update_if_changed
 from lcl_tui.app.widgets.styles import STATE_STYLES
 from lcl_tui.events import EvalEvent, RunSnapshot
 from lcl_tui.run_state import ACTIVE, RunState
@@ -86,8 +87,8 @@ class RunHeader(Static):
 
     def show(self, title: str, state: str, snapshot: RunSnapshot | None, overlay_title: str = "") -> None:
         if snapshot is None:
-            self.update(Text("No run selected. Press F2 to set up an experiment and Ctrl+T to "
-                             "train, or F5 to open a saved run.", style="dim"))
+            update_if_changed(self, Text("No run selected. Press F2 to set up an experiment and "
+                                         "Ctrl+T to train, or F5 to open a saved run.", style="dim"))
             return
         line1 = Text.assemble(
             (title, "bold"), "  ", (state, STATE_STYLES.get(state, "")),
@@ -95,7 +96,7 @@ class RunHeader(Static):
         )
         if overlay_title:
             line1.append(f"  overlay: {overlay_title} (c clears)", style="magenta")
-        self.update(Text("\n").join([line1, Text(" · ".join(_progress_parts(snapshot, state)))]))
+        update_if_changed(self, Text("\n").join([line1, Text(" · ".join(_progress_parts(snapshot, state)))]))
 
 
 def _progress_parts(snapshot: RunSnapshot, state: str) -> list[str]:
@@ -222,7 +223,7 @@ class MonitorPane(Vertical):
         # Its own widget, as tall as it needs: a long error wraps instead of being cut off.
         line = self.query_one("#run-error", Static)
         line.display = bool(error)
-        line.update(Text(f"error: {error}", style="bold red") if error else "")
+        update_if_changed(line, Text(f"error: {error}", style="bold red") if error else "")
 
     def _show_progress(self, snapshot: RunSnapshot | None, state: str) -> None:
         bar = self.query_one(ProgressBar)
@@ -291,7 +292,7 @@ class MonitorPane(Vertical):
                 title += f", {latest.examples} examples"
         keys = {"confusion": "  n: counts/%", "affinity": "  a: centroids", "centroids": "  a: affinity"}
         hint = f"  [dim]v: next view{keys.get(view, '')}[/]"
-        self.query_one("#details-title", Static).update(f"[b]{title}[/b]{hint}")
+        update_if_changed(self.query_one("#details-title", Static), f"[b]{title}[/b]{hint}")
 
     # --- keys ----------------------------------------------------------------------------
     def action_toggle_normalised(self) -> None:
