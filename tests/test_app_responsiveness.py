@@ -33,20 +33,30 @@ def test_loading_the_prompt_model_freezes_what_lives_long_and_a_dropped_model_is
 
 
 @pytest.mark.asyncio
-async def test_a_static_shown_the_same_content_asks_for_no_layout():
+async def test_a_static_asks_for_a_layout_only_when_its_height_changes():
     class One(App):
         def compose(self):
             yield Static("step 1", id="line")
 
     app = One()
-    async with app.run_test() as pilot:
+    async with app.run_test(size=(40, 10)) as pilot:
         line = app.query_one("#line", Static)
         layouts = []
         real = line.refresh
-        line.refresh = lambda *a, **k: (layouts.append(k.get("layout")), real(*a, **k))[1]
-        assert update_if_changed(line, "step 1") is False
+        line.refresh = lambda *a, **k: (layouts.append(bool(k.get("layout"))), real(*a, **k))[1]
+        assert update_if_changed(line, "step 1") is False  # the same: nothing at all
         assert layouts == []
-        assert update_if_changed(line, "step 2") is True
-        assert layouts == [True]
+        assert update_if_changed(line, "step 2") is True  # one line as before: a repaint
+        assert layouts == [False]
         await pilot.pause()
         assert str(line.render()) == "step 2"
+        layouts.clear()
+        assert update_if_changed(line, "step 3\nval acc 61%") is True  # two lines: a layout
+        assert True in layouts
+        await pilot.pause()
+        assert line.size.height == 2
+        layouts.clear()
+        update_if_changed(line, "a line far longer than the forty columns of this terminal")
+        assert True not in layouts  # wrapped, it is two lines still
+        await pilot.pause()
+        assert line.size.height == 2

@@ -21,6 +21,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from lcl_tui.app.messages import ModelLoaded, PaneMounted, Predicted, Predicts
+from lcl_tui.app.widgets.static_text import update_if_changed
 from lcl_tui.text import one_line
 
 if TYPE_CHECKING:
@@ -221,7 +222,7 @@ class PromptPane(Vertical):
             return  # mounted after the first frame; on_mount shows it
         line = self.query_one("#model-line", Static)
         if self.source is None:
-            line.update("[dim]No run selected: open one in Runs (F5) or train one (F2, Ctrl+T).[/]")
+            update_if_changed(line, "[dim]No run selected: open one in Runs (F5) or train one (F2, Ctrl+T).[/]")
             return
         text = Text.assemble(("Model: ", "bold"), self.source.title)
         if self.loading_folder:
@@ -234,7 +235,7 @@ class PromptPane(Vertical):
             text.append(f"  {self.load_error}", style="red")
         else:
             text.append("  no checkpoint yet: the first evaluation saves one", style="dim")
-        line.update(text)
+        update_if_changed(line, text)
 
     # --- predicting ---------------------------------------------------------------
     @on(Input.Submitted, "#prompt-input")

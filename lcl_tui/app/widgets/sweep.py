@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from lcl_tui.app.messages import PaneMounted, StopSweepRequested, SweepRequested, SweepSettingChosen
+from lcl_tui.app.widgets.static_text import update_if_changed
 from lcl_tui.app.widgets.tables import KeyedTable
 
 if TYPE_CHECKING:  # the sweep module loads when a sweep starts
@@ -102,10 +103,10 @@ class SweepPane(Vertical):
         progress = self.query_one("#sweep-progress", Static)
         view = self.view
         if view is None:
-            title.update(NO_SWEEP)
-            progress.update("")
+            update_if_changed(title, NO_SWEEP)
+            update_if_changed(progress, "")
             self.table.clear()
             return
-        title.update(Text.assemble((f"Sweep {view.name}", "bold"), (f"  {view.description}", "dim")))
-        progress.update(view.progress)
+        update_if_changed(title, Text.assemble((f"Sweep {view.name}", "bold"), (f"  {view.description}", "dim")))
+        update_if_changed(progress, view.progress)
         self.table.show(view.rows, view.difference_columns)
