@@ -60,3 +60,52 @@ async def test_a_static_asks_for_a_layout_only_when_its_height_changes():
         assert True not in layouts  # wrapped, it is two lines still
         await pilot.pause()
         assert line.size.height == 2
+
+
+@pytest.mark.asyncio
+async def test_the_footer_is_built_again_only_when_the_keys_it_shows_change():
+    from textual.binding import Binding
+    from textual.widgets import Input
+
+    from lcl_tui.app.widgets.footer import KeyFooter
+
+    class Plain(Input):
+        pass
+
+    class Special(Input):
+        BINDINGS = [Binding("ctrl+e", "noop", "Explain")]
+
+    class Form(App):
+        def compose(self):
+            yield Plain(id="a")
+            yield Plain(id="b")
+            yield Special(id="c")
+            yield KeyFooter()
+
+    app = Form()
+    async with app.run_test() as pilot:
+        footer = app.query_one(KeyFooter)
+        composed = []
+        real = footer.recompose
+
+        async def counted():
+            composed.append(footer.shown_keys())
+            await real()
+
+        footer.recompose = counted
+        app.query_one("#a").focus()
+        await pilot.pause()
+        composed.clear()
+        app.query_one("#b").focus()  # the same keys: nothing to build
+        await pilot.pause()
+        assert composed == []
+        app.query_one("#c").focus()  # a key more: built once
+        app.query_one("#c").blur()
+        app.query_one("#c").focus()  # three changes in one refresh: still once
+        await pilot.pause()
+        assert len(composed) == 1
+        labels = [key.description for key in footer.query("FooterKey")]
+        assert "Explain" in labels
+        app.query_one("#a").focus()
+        await pilot.pause()
+        assert "Explain" not in [key.description for key in footer.query("FooterKey")]

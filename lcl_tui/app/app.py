@@ -7,6 +7,7 @@ with no Textual in it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,10 @@ class LclTuiApp(App):
         self.session = session
         self.main_screen = main_screen
         self.quitting = False  # the runs were asked to stop: the app ends once they have
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            # A tab switch slid its underline over a dozen frames: each one sent down an SSH
+            # link and drawn on a core the run could use. TEXTUAL_ANIMATIONS=full brings it back.
+            self.animation_level = "none"
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen

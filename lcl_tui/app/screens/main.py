@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.lazy import Lazy
-from textual.widgets import Footer, TabbedContent, TabPane, Tabs
+from textual.widgets import TabbedContent, TabPane, Tabs
 
 from lcl_tui.app import engine
 from lcl_tui.app.messages import PaneMounted
@@ -26,6 +26,7 @@ from lcl_tui.app.screens.presets import Presets
 from lcl_tui.app.screens.run_control import RunControl
 from lcl_tui.app.screens.selection import Selection
 from lcl_tui.app.screens.sweep_control import SweepControl
+from lcl_tui.app.widgets.footer import KeyFooter
 from lcl_tui.app.widgets.monitor import MonitorPane, MonitorView
 from lcl_tui.app.widgets.prompt import PromptPane
 from lcl_tui.app.widgets.runs import RunsPane
@@ -63,7 +64,7 @@ class MainScreen(RunControl, SweepControl, Selection, Presets):
                 yield Lazy(self.runs_pane)
             with TabPane("Sweep F6", id="sweep"):
                 yield Lazy(self.sweep_pane)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # Worker threads (reading a run's events, loading a model) hold the GIL in 5 ms slices

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.markup import escape
+from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual_plotext import PlotextPlot
@@ -44,6 +45,8 @@ class Chart(PlotextPlot):
         super().__init__(**kwargs)
         self.chart_title = title
         self._drawn: object = None
+        self._data_version = 0
+        self._rendered: tuple[object, Text] | None = None
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -52,11 +55,21 @@ class Chart(PlotextPlot):
     def on_resize(self, event: events.Resize) -> None:
         self.post_message(self.Resized())
 
+    def render(self) -> Text:
+        """plotext's build, kept until the data, the size or the theme change: textual-plotext
+        builds the chart again on every repaint (20 ms a chart), and showing the monitor's tab,
+        a layout or a repaint around the chart repaints it."""
+        key = (self._data_version, self.size, self.app.theme, self.theme)
+        if self._rendered is None or self._rendered[0] != key:
+            self._rendered = (key, super().render())
+        return self._rendered[1].copy()
+
     def _unchanged(self, key: object) -> bool:
         """True when `key` was drawn last (skip the comparatively slow plotext build)."""
         if key == self._drawn:
             return True
         self._drawn = key
+        self._data_version += 1
         self.plt.clear_data()
         self.plt.clear_figure()
         return False
