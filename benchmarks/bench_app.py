@@ -24,6 +24,10 @@ optimiser steps (and 200 test rows), so both sides train the same thing:
    first frame is on screen (LCL_TUI_FIRST_FRAME_FILE), measured from just before the
    process is spawned.
 
+The app's examples/s is also split: the steps trained while the keys were pressed (a
+switch every 0.3 s), and those trained after the prompts with the monitor shown and
+nothing pressed (the run watched), each against the same steps of the headless run.
+
 Targets: app >= 0.9 x headless examples/s; key p95 <= 50 ms while training; prompt p50
 <= 30 ms; first frame < 1 s. Run it alone: another process on the same cores changes
 every figure.
@@ -90,14 +94,15 @@ def bench_preset(workdir: Path, steps: int) -> Path:
     return path
 
 
-def examples_per_second(run) -> float:
-    """From the end of step SKIPPED_STEPS to the end of the last step, from the run's events."""
+def examples_per_second(run, first: int = SKIPPED_STEPS, last: int | None = None) -> float:
+    """From the end of step `first` to the end of step `last` (None: the last step), from the
+    run's events."""
     config = run.load_config()
     per_step = config.train.batch_size * config.train.grad_accumulation
     ends = [s.elapsed_seconds for s in run.snapshot().steps]
-    timed = ends[SKIPPED_STEPS - 1:]
+    timed = ends[first - 1:last]
     if len(timed) < 2:
-        raise RuntimeError(f"{run.path} has {len(ends)} steps; give --steps more than {SKIPPED_STEPS}")
+        raise RuntimeError(f"{run.path} has {len(ends)} steps; give --steps more than {first}")
     return per_step * (len(timed) - 1) / (timed[-1] - timed[0])
 
 
@@ -138,6 +143,7 @@ class AppFigures:
     prompts_while_training: list[float] = field(default_factory=list)
     pane_prompts: list[float] = field(default_factory=list)
     steps_at_keys: tuple[int, int] = (0, 0)
+    quiet_from_step: int = 0  # from here to its end the run trained with the monitor shown, no key pressed
 
 
 class Frames:
@@ -218,6 +224,7 @@ async def measure_app(preset: Path, runs_dir: Path, keys: int, key_gap: float, t
         predictor = await asyncio.to_thread(engine.load_predictor, checkpoint)
         if live.active:
             figures.prompts_while_training = await asyncio.to_thread(predict_latencies, predictor, texts)
+        figures.quiet_from_step = len(live.view().steps) + 1
         while live.active or live.occupies_slot:
             await asyncio.sleep(0.2)
         figures.run = live.run
@@ -319,7 +326,19 @@ def main() -> None:
         figures = asyncio.run(measure_app(preset, workdir / "app", args.keys, args.key_gap, texts, checkpoint))
         app_rate = examples_per_second(figures.run)
         first, last = figures.steps_at_keys
-        print(f"  in the app: {app_rate:.1f} examples/s", flush=True)
+        quiet = figures.quiet_from_step
+        print(f"  in the app: {app_rate:.1f} examples/s ({app_rate / headless_rate:.2f}x headless), of which:",
+              flush=True)
+        # The same steps of both runs: a run's speed changes along it (evaluations, lengths).
+        for what, steps in [("while F2/F3 were pressed", (first, last)),
+                            ("the monitor shown, no key pressed", (quiet, None))]:
+            if steps[1] is not None and steps[1] - steps[0] < 2 or steps[1] is None and quiet >= args.steps - 1:
+                print(f"    {what}: too few steps to time", flush=True)
+                continue
+            app_part, headless_part = examples_per_second(figures.run, *steps), examples_per_second(headless, *steps)
+            print(f"    {what} (steps {steps[0]}-{steps[1] or args.steps}): {app_part:.1f} examples/s "
+                  f"against {headless_part:.1f} headless on the same steps, {app_part / headless_part:.2f}x",
+                  flush=True)
         print(f"  key to screen (F2/F3) while training: {ms(figures.keys)} presses (steps {first}-{last} "
               f"trained meanwhile)", flush=True)
         print(f"  key to screen (F2/F3), nothing training: {ms(figures.keys_idle)} presses", flush=True)

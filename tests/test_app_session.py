@@ -305,3 +305,19 @@ def test_the_monitor_redraws_text_on_change_and_charts_at_most_twice_a_second(tm
     assert clock.due(changed, now=10.5).charts  # the charts catch up
     assert clock.due(changed, now=10.6, force=True).charts  # a key or a new run: now
     assert shown_state(None, None) != changed
+
+
+def test_slow_charts_are_redrawn_less_often_to_stay_within_their_share_of_a_core(tmp_path):
+    clock = RedrawClock(chart_seconds=0.5, chart_share=0.02)
+    live = LiveRun(RunConfig(), tmp_path)
+    assert clock.due(shown_state(live, None), now=10.0).charts
+    clock.chart_cost = 0.04  # 40 ms to build: at most every 2 s
+    assert clock.chart_interval() == pytest.approx(2.0)
+    live.version += 1
+    assert clock.due(shown_state(live, None), now=11.0).charts is False  # the text only
+    live.version += 1
+    assert clock.due(shown_state(live, None), now=11.9).charts is False
+    live.version += 1
+    assert clock.due(shown_state(live, None), now=12.0).charts
+    clock.chart_cost = 0.001  # fast charts: chart_seconds again
+    assert clock.chart_interval() == 0.5

@@ -150,6 +150,7 @@ class MainScreen(RunControl, SweepControl, Selection, Presets):
         if self.active_tab != "monitor" and not force:
             return
         selected, compare = self.session.selected, self.session.compare
+        self.redraw_clock.chart_cost = self.monitor_pane.chart_build_seconds
         due = self.redraw_clock.due(shown_state(selected, compare), time.monotonic(), force)
         if due is None:
             return

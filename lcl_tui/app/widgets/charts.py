@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.markup import escape
 from rich.text import Text
 from textual import events
@@ -47,6 +49,7 @@ class Chart(PlotextPlot):
         self._drawn: object = None
         self._data_version = 0
         self._rendered: tuple[object, Text] | None = None
+        self.build_seconds = 0.0  # how long plotext took, the last time it built this chart
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -61,7 +64,9 @@ class Chart(PlotextPlot):
         a layout or a repaint around the chart repaints it."""
         key = (self._data_version, self.size, self.app.theme, self.theme)
         if self._rendered is None or self._rendered[0] != key:
+            start = time.perf_counter()
             self._rendered = (key, super().render())
+            self.build_seconds = time.perf_counter() - start
         return self._rendered[1].copy()
 
     def _unchanged(self, key: object) -> bool:

@@ -192,6 +192,14 @@ class MonitorPane(Vertical):
         self.query_one(f"#{self.detail_view}").focus()
         return True
 
+    @property
+    def chart_build_seconds(self) -> float:
+        """What building the curves took the last time (0 before they were built)."""
+        if not self.is_mounted:
+            return 0.0
+        return sum(cast("Chart", self.query_one(f"#{name}")).build_seconds
+                   for name in ("loss-chart", "accuracy-chart"))
+
     def draw(self, view: MonitorView, charts: bool = True) -> None:
         """Show `view`; `charts=False` leaves the (slow) charts as they are."""
         self.view = view
