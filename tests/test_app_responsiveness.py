@@ -109,3 +109,37 @@ async def test_the_footer_is_built_again_only_when_the_keys_it_shows_change():
         app.query_one("#a").focus()
         await pilot.pause()
         assert "Explain" not in [key.description for key in footer.query("FooterKey")]
+
+
+@pytest.mark.asyncio
+async def test_a_chart_is_built_again_only_for_new_data_a_new_size_or_a_new_theme():
+    from lcl_tui.app.widgets.charts import LineChart
+
+    class Curves(App):
+        def compose(self):
+            yield LineChart("Loss", id="loss")
+
+    app = Curves()
+    async with app.run_test(size=(60, 16)) as pilot:
+        chart = app.query_one(LineChart)
+        builds = []
+        real = chart.plt.build
+        chart.plt.build = lambda: (builds.append(1), real())[1]
+        chart.show({"total": ([1, 2, 3], [1.0, 0.8, 0.7])})
+        await pilot.pause()
+        assert len(builds) == 1
+        chart.refresh()  # a repaint (the tab shown again, a layout around it): the same build
+        await pilot.pause()
+        assert len(builds) == 1
+        chart.show({"total": ([1, 2, 3], [1.0, 0.8, 0.7])})  # the same data
+        await pilot.pause()
+        assert len(builds) == 1
+        chart.show({"total": ([1, 2, 3, 4], [1.0, 0.8, 0.7, 0.6])})
+        await pilot.pause()
+        assert len(builds) == 2
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        assert len(builds) == 3
+        await pilot.resize_terminal(80, 20)
+        await pilot.pause()
+        assert len(builds) == 4

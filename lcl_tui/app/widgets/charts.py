@@ -50,6 +50,7 @@ class Chart(PlotextPlot):
         self._data_version = 0
         self._rendered: tuple[object, Text] | None = None
         self.build_seconds = 0.0  # how long plotext took, the last time it built this chart
+        self._app_theme = ""
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -58,11 +59,16 @@ class Chart(PlotextPlot):
     def on_resize(self, event: events.Resize) -> None:
         self.post_message(self.Resized())
 
+    def _register_theme(self, app_theme_name: str) -> None:
+        # textual-plotext's hook on mount and on every change of the app's theme.
+        self._app_theme = app_theme_name  # a build kept from before is in the old colours
+        super()._register_theme(app_theme_name)
+
     def render(self) -> Text:
         """plotext's build, kept until the data, the size or the theme change: textual-plotext
         builds the chart again on every repaint (20 ms a chart), and showing the monitor's tab,
         a layout or a repaint around the chart repaints it."""
-        key = (self._data_version, self.size, self.app.theme, self.theme)
+        key = (self._data_version, self.size, self._app_theme, self.theme)
         if self._rendered is None or self._rendered[0] != key:
             start = time.perf_counter()
             self._rendered = (key, super().render())
