@@ -144,6 +144,31 @@ class TransformerBackbone(nn.Module):
         hidden = self.encoder(**inputs).last_hidden_state
         return pool(hidden, batch["attention_mask"], batch.get("special_tokens_mask"), self.pooling)
 
+    def forward_buckets(self, buckets: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+        """Each length bucket through the encoder, its word embeddings looked up once for all.
+
+        The backward of an embedding lookup is a dense vocabulary x hidden gradient, zeroed
+        and then summed into the weight's: 47 MB for MiniLM, about 20 ms a lookup on two
+        CPU cores. One lookup per step, not one per bucket. Encoders that take no
+        `inputs_embeds` run bucket by bucket."""
+        embeddings = self.encoder.get_input_embeddings()
+        if not isinstance(embeddings, nn.Embedding) or not _takes_inputs_embeds(self.encoder):
+            return torch.cat([self(bucket) for bucket in buckets])
+        ids = [bucket["input_ids"] for bucket in buckets]
+        vectors = embeddings(torch.cat([i.reshape(-1) for i in ids])).split([i.numel() for i in ids])
+        pooled = []
+        for bucket, bucket_ids, bucket_vectors in zip(buckets, ids, vectors, strict=True):
+            inputs = {k: v for k, v in bucket.items() if k in ("attention_mask", "token_type_ids")}
+            hidden = self.encoder(inputs_embeds=bucket_vectors.view(*bucket_ids.shape, -1), **inputs).last_hidden_state
+            pooled.append(pool(hidden, bucket["attention_mask"], bucket.get("special_tokens_mask"), self.pooling))
+        return torch.cat(pooled)
+
+
+def _takes_inputs_embeds(encoder: nn.Module) -> bool:
+    import inspect
+
+    return "inputs_embeds" in inspect.signature(encoder.forward).parameters
+
 
 Batch = dict[str, torch.Tensor]
 
@@ -151,6 +176,8 @@ Batch = dict[str, torch.Tensor]
 def _pooled(backbone: nn.Module, buckets: list[Batch]) -> torch.Tensor:
     if len(buckets) == 1:
         return backbone(buckets[0])
+    if isinstance(backbone, TransformerBackbone):
+        return backbone.forward_buckets(buckets)
     return torch.cat([backbone(bucket) for bucket in buckets])
 
 

@@ -97,3 +97,39 @@ def test_buckets_give_the_loss_and_gradients_of_one_padded_batch(tmp_path, objec
     assert grads.keys() == bucketed_grads.keys()
     for name in grads:
         assert torch.allclose(grads[name], bucketed_grads[name], rtol=0, atol=1e-12), name
+
+
+def test_buckets_look_up_their_word_embeddings_once(tmp_path):
+    """The embedding's gradient is a dense vocabulary x hidden matrix per lookup: one lookup
+    for all the buckets of a step, whatever their number."""
+    config = tiny_config(tmp_path, loss__objective="lcl", model__weighting="shared")
+    tokenizer = load_tokenizer(config.model.name)
+    texts = ["short", "a somewhat longer text here", "a much longer text than the others, by far"]
+    encoded = encode_texts(tokenizer, texts, [0, 1, 0], 32)
+    model = build_model(config.model, 2, "lcl", tokenizer, ["a", "b"])
+    lookups = []
+    model.backbone.encoder.get_input_embeddings().register_forward_hook(lambda *_: lookups.append(1))
+    parts = [collate(encoded, [i]) for i in range(3)]
+    bucketed = model(parts).features
+    assert len(lookups) == 1
+    one_by_one = torch.cat([model(part).features for part in parts])
+    assert len(lookups) == 4
+    model.eval()
+    assert torch.allclose(model(parts).features, torch.cat([model(part).features for part in parts]), atol=1e-6)
+    assert bucketed.shape == one_by_one.shape
+
+
+def test_an_encoder_that_takes_no_inputs_embeds_runs_bucket_by_bucket(tmp_path, monkeypatch):
+    import lcl_tui.models as models
+
+    config = tiny_config(tmp_path, loss__objective="ce")
+    tokenizer = load_tokenizer(config.model.name)
+    encoded = encode_texts(tokenizer, ["short", "a longer text than that"], [0, 1], 32)
+    model = build_model(config.model, 2, "ce", tokenizer, ["a", "b"]).eval()
+    parts = [collate(encoded, [0]), collate(encoded, [1])]
+    shared_lookup = model(parts).features
+    monkeypatch.setattr(models, "_takes_inputs_embeds", lambda encoder: False)
+    lookups = []
+    model.backbone.encoder.get_input_embeddings().register_forward_hook(lambda *_: lookups.append(1))
+    assert torch.allclose(model(parts).features, shared_lookup, atol=1e-6)
+    assert len(lookups) == 2
