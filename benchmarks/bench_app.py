@@ -330,13 +330,14 @@ def main() -> None:
         print(f"  in the app: {app_rate:.1f} examples/s ({app_rate / headless_rate:.2f}x headless), of which:",
               flush=True)
         # The same steps of both runs: a run's speed changes along it (evaluations, lengths).
-        for what, steps in [("while F2/F3 were pressed", (first, last)),
-                            ("the monitor shown, no key pressed", (quiet, None))]:
-            if steps[1] is not None and steps[1] - steps[0] < 2 or steps[1] is None and quiet >= args.steps - 1:
+        for what, (start, end) in [("while F2/F3 were pressed", (first, last)),
+                                   ("the monitor shown, no key pressed", (quiet, args.steps))]:
+            if end - start < 2:
                 print(f"    {what}: too few steps to time", flush=True)
                 continue
-            app_part, headless_part = examples_per_second(figures.run, *steps), examples_per_second(headless, *steps)
-            print(f"    {what} (steps {steps[0]}-{steps[1] or args.steps}): {app_part:.1f} examples/s "
+            app_part = examples_per_second(figures.run, start, end)
+            headless_part = examples_per_second(headless, start, end)
+            print(f"    {what} (steps {start}-{end}): {app_part:.1f} examples/s "
                   f"against {headless_part:.1f} headless on the same steps, {app_part / headless_part:.2f}x",
                   flush=True)
         print(f"  key to screen (F2/F3) while training: {ms(figures.keys)} presses (steps {first}-{last} "

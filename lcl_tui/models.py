@@ -134,40 +134,46 @@ class TransformerBackbone(nn.Module):
         super().__init__()
         self.encoder = encoder
         self.pooling = pooling
+        # Checked once: forward_buckets runs every step.
+        self.looks_up_once = _takes_inputs_embeds(encoder)
 
     @property
     def hidden_size(self) -> int:
         return int(self.encoder.config.hidden_size)
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        inputs = {k: v for k, v in batch.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+    def forward(self, batch: dict[str, torch.Tensor], inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+        """`inputs_embeds`: the batch's word embeddings, looked up already (in place of its ids)."""
+        keys = ("attention_mask", "token_type_ids") + (("input_ids",) if inputs_embeds is None else ())
+        inputs = {k: v for k, v in batch.items() if k in keys}
+        if inputs_embeds is not None:
+            inputs["inputs_embeds"] = inputs_embeds
         hidden = self.encoder(**inputs).last_hidden_state
         return pool(hidden, batch["attention_mask"], batch.get("special_tokens_mask"), self.pooling)
 
     def forward_buckets(self, buckets: list[dict[str, torch.Tensor]]) -> torch.Tensor:
-        """Each length bucket through the encoder, its word embeddings looked up once for all.
+        """Each length bucket through the encoder, its word embeddings looked up once for all
+        (only where `looks_up_once`).
 
         The backward of an embedding lookup is a dense vocabulary x hidden gradient, zeroed
         and then summed into the weight's: 47 MB for MiniLM, about 20 ms a lookup on two
-        CPU cores. One lookup per step, not one per bucket. Encoders that take no
-        `inputs_embeds` run bucket by bucket."""
-        embeddings = self.encoder.get_input_embeddings()
-        if not isinstance(embeddings, nn.Embedding) or not _takes_inputs_embeds(self.encoder):
-            return torch.cat([self(bucket) for bucket in buckets])
+        CPU cores. One lookup per step, not one per bucket."""
         ids = [bucket["input_ids"] for bucket in buckets]
+        embeddings = self.encoder.get_input_embeddings()
         vectors = embeddings(torch.cat([i.reshape(-1) for i in ids])).split([i.numel() for i in ids])
-        pooled = []
-        for bucket, bucket_ids, bucket_vectors in zip(buckets, ids, vectors, strict=True):
-            inputs = {k: v for k, v in bucket.items() if k in ("attention_mask", "token_type_ids")}
-            hidden = self.encoder(inputs_embeds=bucket_vectors.view(*bucket_ids.shape, -1), **inputs).last_hidden_state
-            pooled.append(pool(hidden, bucket["attention_mask"], bucket.get("special_tokens_mask"), self.pooling))
-        return torch.cat(pooled)
+        return torch.cat([self(bucket, inputs_embeds=bucket_vectors.view(*bucket_ids.shape, -1))
+                          for bucket, bucket_ids, bucket_vectors in zip(buckets, ids, vectors, strict=True)])
 
 
 def _takes_inputs_embeds(encoder: nn.Module) -> bool:
+    """Whether `encoder` takes its word embeddings looked up (`inputs_embeds`) from an
+    nn.Embedding of its own. Encoders that do not run bucket by bucket."""
     import inspect
 
-    return "inputs_embeds" in inspect.signature(encoder.forward).parameters
+    try:
+        embeddings = encoder.get_input_embeddings()
+    except (AttributeError, NotImplementedError):
+        return False
+    return isinstance(embeddings, nn.Embedding) and "inputs_embeds" in inspect.signature(encoder.forward).parameters
 
 
 Batch = dict[str, torch.Tensor]
@@ -176,7 +182,7 @@ Batch = dict[str, torch.Tensor]
 def _pooled(backbone: nn.Module, buckets: list[Batch]) -> torch.Tensor:
     if len(buckets) == 1:
         return backbone(buckets[0])
-    if isinstance(backbone, TransformerBackbone):
+    if isinstance(backbone, TransformerBackbone) and backbone.looks_up_once:
         return backbone.forward_buckets(buckets)
     return torch.cat([backbone(bucket) for bucket in buckets])
 

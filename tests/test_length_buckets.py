@@ -125,10 +125,12 @@ def test_an_encoder_that_takes_no_inputs_embeds_runs_bucket_by_bucket(tmp_path, 
     config = tiny_config(tmp_path, loss__objective="ce")
     tokenizer = load_tokenizer(config.model.name)
     encoded = encode_texts(tokenizer, ["short", "a longer text than that"], [0, 1], 32)
-    model = build_model(config.model, 2, "ce", tokenizer, ["a", "b"]).eval()
+    shared = build_model(config.model, 2, "ce", tokenizer, ["a", "b"]).eval()
     parts = [collate(encoded, [0]), collate(encoded, [1])]
-    shared_lookup = model(parts).features
+    shared_lookup = shared(parts).features
     monkeypatch.setattr(models, "_takes_inputs_embeds", lambda encoder: False)
+    model = build_model(config.model, 2, "ce", tokenizer, ["a", "b"]).eval()
+    model.load_state_dict(shared.state_dict())
     lookups = []
     model.backbone.encoder.get_input_embeddings().register_forward_hook(lambda *_: lookups.append(1))
     assert torch.allclose(model(parts).features, shared_lookup, atol=1e-6)
