@@ -69,8 +69,12 @@ def test_widgets_post_messages_instead_of_reaching_up_into_the_app():
     import re
 
     widgets = ROOT / "lcl_tui" / "app" / "widgets"
+    # Questions that change nothing, asked by the footer as Textual's own Footer asks them.
+    questions = ("self.app.get_key_display(", "self.app.ENABLE_COMMAND_PALETTE", "self.app.COMMAND_PALETTE_BINDING")
     for path in widgets.glob("*.py"):
         text = path.read_text()
+        for question in questions:
+            text = text.replace(question, "")
         assert "self.app." not in text, path.name
         assert not re.search(r"Binding\([^)]*[\"'](app|screen)\.", text), path.name
     code = "import sys, lcl_tui.app.session, lcl_tui.app.redraw; print('textual' in sys.modules)"

@@ -63,52 +63,76 @@ async def test_a_static_asks_for_a_layout_only_when_its_height_changes():
 
 
 @pytest.mark.asyncio
-async def test_the_footer_is_built_again_only_when_the_keys_it_shows_change():
+async def test_the_footer_is_one_line_of_the_focused_keys_that_never_asks_for_a_layout():
     from textual.binding import Binding
     from textual.widgets import Input
 
     from lcl_tui.app.widgets.footer import KeyFooter
 
+    explained = []
+
     class Plain(Input):
         pass
 
     class Special(Input):
-        BINDINGS = [Binding("ctrl+e", "noop", "Explain")]
+        BINDINGS = [Binding("ctrl+e", "explain", "Explain", tooltip="Say why"),
+                    Binding("ctrl+g", "explain", "Again"),  # the same action: shown once
+                    Binding("ctrl+x", "cut_it", "Cut")]
+
+        def action_explain(self):
+            explained.append(self.id)
+
+        def check_action(self, action, parameters):
+            return None if action == "cut_it" else True  # shown, disabled
 
     class Form(App):
         def compose(self):
             yield Plain(id="a")
-            yield Plain(id="b")
             yield Special(id="c")
             yield KeyFooter()
 
+        async def on_key_footer_clicked(self, message):  # as MainScreen does
+            active = self.screen.active_bindings[message.key]
+            await self.run_action(active.binding.action, active.node) if active.enabled else self.bell()
+
     app = Form()
-    async with app.run_test() as pilot:
+    async with app.run_test(size=(80, 12)) as pilot:
         footer = app.query_one(KeyFooter)
-        composed = []
-        real = footer.recompose
+        layouts = []
+        real_refresh = footer.refresh
 
-        async def counted():
-            composed.append(footer.shown_keys())
-            await real()
+        def refresh(*regions, **options):
+            layouts.append(options.get("layout", False))
+            return real_refresh(*regions, **options)
 
-        footer.recompose = counted
+        footer.refresh = refresh
+
+        def line() -> str:
+            return footer.render().plain
+
         app.query_one("#a").focus()
         await pilot.pause()
-        composed.clear()
-        app.query_one("#b").focus()  # the same keys: nothing to build
+        assert "Explain" not in line()
+        assert line().endswith("▏^p palette ") and len(line()) == 80  # the palette's key at the edge
+        app.query_one("#c").focus()
         await pilot.pause()
-        assert composed == []
-        app.query_one("#c").focus()  # a key more: built once
-        app.query_one("#c").blur()
-        app.query_one("#c").focus()  # three changes in one refresh: still once
-        await pilot.pause()
-        assert len(composed) == 1
-        labels = [key.description for key in footer.query("FooterKey")]
-        assert "Explain" in labels
+        assert " ^e Explain " in line() and "Again" not in line() and "Cut" in line()
+        assert layouts and True not in layouts and not footer.children
+
+        explain = next(span for span in footer._spans if span.shown.description == "Explain")
+        await pilot.hover(footer, offset=(explain.start + 1, 0))
+        assert footer.tooltip == "Say why"
+        await pilot.click(footer, offset=(explain.start + 1, 0))
+        assert explained == ["c"]
+        rang = []
+        app.bell = lambda: rang.append(True)
+        cut = next(span for span in footer._spans if span.shown.description == "Cut")
+        await pilot.click(footer, offset=(cut.start, 0))
+        assert rang == [True] and explained == ["c"]  # a disabled key rings instead
+
         app.query_one("#a").focus()
         await pilot.pause()
-        assert "Explain" not in [key.description for key in footer.query("FooterKey")]
+        assert "Explain" not in line()
 
 
 @pytest.mark.asyncio

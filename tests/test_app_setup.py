@@ -82,6 +82,20 @@ async def test_save_and_open_a_preset_with_the_keyboard(tmp_path, monkeypatch):
         assert setup.field("name").value == "mine"
 
 
+async def test_clicking_a_key_in_the_footer_presses_it(tmp_path, monkeypatch):
+    from lcl_tui.app.widgets.footer import KeyFooter
+
+    monkeypatch.chdir(tmp_path)
+    app = build_app(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        footer = app.query_one(KeyFooter)
+        await pilot.pause()
+        save = next(span for span in footer._spans if span.shown.description == "Save preset")
+        await pilot.click(footer, offset=(save.start + 1, 0))
+        await pilot.pause()
+        assert app.screen.query_one(Input).value.endswith(".toml")  # the save dialog, as ctrl+s opens it
+
+
 async def test_registry_dataset_and_local_file_columns(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data").mkdir()

@@ -126,6 +126,16 @@ class MainScreen(RunControl, SweepControl, Selection, Presets):
         if event.pane.id == self.active_tab:
             self._focus_tab(event.pane.id)
 
+    @on(KeyFooter.Clicked)
+    async def _on_footer_key_clicked(self, message: KeyFooter.Clicked) -> None:
+        # The key's action where the key would run it. (A simulated key press, Footer's way,
+        # arrives after the click's events and was lost on its way up from the form.)
+        active = self.active_bindings.get(message.key)
+        if active is None or not active.enabled:
+            self.app.bell()
+            return
+        await self.app.run_action(active.binding.action, active.node)
+
     @property
     def _panes(self) -> dict[str, SetupPane | MonitorPane | PromptPane | RunsPane | SweepPane]:
         return {"setup": self.setup_pane, "monitor": self.monitor_pane, "prompt": self.prompt_pane,
