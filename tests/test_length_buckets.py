@@ -60,11 +60,30 @@ def test_class_aware_batches_lose_most_of_their_padding():
     assert 1 < len(cut) < 8
 
 
-def test_auto_buckets_on_cpu_only():
+def test_auto_buckets_on_cpu_in_full_precision_only():
     assert bucket_cost("auto", torch.device("cpu")) is not None
     assert bucket_cost("auto", torch.device("cuda")) is None
     assert bucket_cost("off", torch.device("cpu")) is None
     assert bucket_cost("on", torch.device("cuda")) is not None
+    # Under bf16 autocast a CPU pads each batch as one (an encoder call costs too much to split)...
+    assert bucket_cost("auto", torch.device("cpu"), torch.bfloat16) is None
+    # ...unless asked.
+    assert bucket_cost("on", torch.device("cpu"), torch.bfloat16) is not None
+
+
+@pytest.mark.parametrize("precision,bucketed", [("no", True), ("bf16", False)])
+def test_a_cpu_run_buckets_its_batches_in_full_precision_and_not_under_bf16(tmp_path, monkeypatch, precision,
+                                                                               bucketed):
+    import lcl_tui.training_loop as training_loop
+    from lcl_tui.training import train
+
+    cut = []
+    real = training_loop.length_buckets
+    monkeypatch.setattr(training_loop, "length_buckets", lambda *args: cut.append(1) or real(*args))
+    result = train(tiny_config(tmp_path, train__max_steps=2, train__device="cpu", train__sampler="class-aware",
+                               train__mixed_precision=precision, train__eval_every_steps=100))
+    assert result.status == "completed", result.error
+    assert bool(cut) is bucketed
 
 
 @pytest.mark.parametrize("objective,weighting", [("lcl", "shared"), ("lcl", "separate"), ("scl", "shared")])
