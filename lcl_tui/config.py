@@ -125,7 +125,7 @@ class TrainConfig:
     mixed_precision: str = "auto"
     # Run each training batch through the encoder as a few sub-batches of like-length texts,
     # each padded only to its own longest (same batch, same loss, less padding): `auto` does
-    # it where padding costs time (CPU), `on` and `off` force it.
+    # it where padding costs time (CPU in full precision), `on` and `off` force it.
     length_buckets: str = "auto"
     # Stop after this many evaluations without a better validation accuracy.
     patience: int | None = None
