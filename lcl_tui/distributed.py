@@ -292,7 +292,7 @@ class DataParallel(SingleProcess):
         # threads drop a finished one only after the caller has moved on: they wait for the
         # GIL to do it. One still waiting when the interpreter shuts down aborts the process
         # ("terminate called without an active exception", SIGABRT after a completed run, in
-        # about 1 run in 8 here). Sleeping hands them the GIL while it can still be taken.
+        # about 1 run in 7 here). Sleeping hands them the GIL while it can still be taken.
         time.sleep(GLOO_DRAIN_SECONDS)
 
 

@@ -32,6 +32,15 @@ def test_loading_the_prompt_model_freezes_what_lives_long_and_a_dropped_model_is
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
+def record_layouts(widget) -> list[bool]:
+    """Whether each of `widget`'s refreshes from now on asks for a layout."""
+    layouts: list[bool] = []
+    real = widget.refresh
+    widget.refresh = lambda *regions, **options: (layouts.append(bool(options.get("layout"))),
+                                                  real(*regions, **options))[1]
+    return layouts
+
+
 @pytest.mark.asyncio
 async def test_a_static_asks_for_a_layout_only_when_its_height_changes():
     class One(App):
@@ -41,9 +50,7 @@ async def test_a_static_asks_for_a_layout_only_when_its_height_changes():
     app = One()
     async with app.run_test(size=(40, 10)) as pilot:
         line = app.query_one("#line", Static)
-        layouts = []
-        real = line.refresh
-        line.refresh = lambda *a, **k: (layouts.append(bool(k.get("layout"))), real(*a, **k))[1]
+        layouts = record_layouts(line)
         assert update_if_changed(line, "step 1") is False  # the same: nothing at all
         assert layouts == []
         assert update_if_changed(line, "step 2") is True  # one line as before: a repaint
@@ -67,6 +74,7 @@ async def test_the_footer_is_one_line_of_the_focused_keys_that_never_asks_for_a_
     from textual.binding import Binding
     from textual.widgets import Input
 
+    from lcl_tui.app.screens.main import run_clicked_key
     from lcl_tui.app.widgets.footer import KeyFooter
 
     explained = []
@@ -91,21 +99,13 @@ async def test_the_footer_is_one_line_of_the_focused_keys_that_never_asks_for_a_
             yield Special(id="c")
             yield KeyFooter()
 
-        async def on_key_footer_clicked(self, message):  # as MainScreen does
-            active = self.screen.active_bindings[message.key]
-            await self.run_action(active.binding.action, active.node) if active.enabled else self.bell()
+        async def on_key_footer_clicked(self, message):
+            await run_clicked_key(self.screen, message.key)  # as MainScreen does
 
     app = Form()
     async with app.run_test(size=(80, 12)) as pilot:
         footer = app.query_one(KeyFooter)
-        layouts = []
-        real_refresh = footer.refresh
-
-        def refresh(*regions, **options):
-            layouts.append(options.get("layout", False))
-            return real_refresh(*regions, **options)
-
-        footer.refresh = refresh
+        layouts = record_layouts(footer)
 
         def line() -> str:
             return footer.render().plain

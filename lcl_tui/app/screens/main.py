@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.lazy import Lazy
+from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane, Tabs
 
 from lcl_tui.app import engine
@@ -128,13 +129,7 @@ class MainScreen(RunControl, SweepControl, Selection, Presets):
 
     @on(KeyFooter.Clicked)
     async def _on_footer_key_clicked(self, message: KeyFooter.Clicked) -> None:
-        # The key's action where the key would run it. (A simulated key press, Footer's way,
-        # arrives after the click's events and was lost on its way up from the form.)
-        active = self.active_bindings.get(message.key)
-        if active is None or not active.enabled:
-            self.app.bell()
-            return
-        await self.app.run_action(active.binding.action, active.node)
+        await run_clicked_key(self, message.key)
 
     @property
     def _panes(self) -> dict[str, SetupPane | MonitorPane | PromptPane | RunsPane | SweepPane]:
@@ -170,3 +165,14 @@ class MainScreen(RunControl, SweepControl, Selection, Presets):
             view = MonitorView(selected.title, selected.state, selected.view(), selected.error,
                                compare.title if compare else "", compare.view() if compare else None)
         self.monitor_pane.draw(view, charts=due.charts)
+
+
+async def run_clicked_key(screen: Screen, key: str) -> None:
+    """What the screen does with `KeyFooter.Clicked`: the key's action where the key would
+    run it, or a bell for a disabled one. (A simulated key press, Footer's way, arrives after
+    the click's events and was lost on its way up from the setup form.)"""
+    active = screen.active_bindings.get(key)
+    if active is None or not active.enabled:
+        screen.app.bell()
+        return
+    await screen.app.run_action(active.binding.action, active.node)

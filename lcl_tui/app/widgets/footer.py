@@ -11,13 +11,19 @@ and a click posts `Clicked` for the screen to run the key's action.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from textual.binding import ActiveBinding
 
 
 @dataclass(frozen=True)
@@ -99,21 +105,21 @@ class KeyFooter(Widget, can_focus=False):
 
     # --- what is shown ---------------------------------------------------------------------
 
-    def shown_keys(self) -> list[ShownKey]:
+    def shown_keys(self, active: Mapping[str, ActiveBinding]) -> list[ShownKey]:
         """The keys on the left: one per action (the first bound), as Footer shows them."""
         keys: dict[str, ShownKey] = {}
-        for _, binding, enabled, tooltip in self.screen.active_bindings.values():
+        for _, binding, enabled, tooltip in active.values():
             if binding.show and binding.action not in keys:
                 keys[binding.action] = ShownKey(binding.key, self.app.get_key_display(binding),
                                                 binding.description, enabled, tooltip)
         return list(keys.values())
 
-    def palette_key(self) -> ShownKey | None:
+    def palette_key(self, active: Mapping[str, ActiveBinding]) -> ShownKey | None:
         """The command palette's key, drawn at the right edge, or None without a palette."""
         if not self.app.ENABLE_COMMAND_PALETTE:
             return None
         try:
-            _, binding, enabled, _ = self.screen.active_bindings[self.app.COMMAND_PALETTE_BINDING]
+            _, binding, enabled, _ = active[self.app.COMMAND_PALETTE_BINDING]
         except KeyError:
             return None
         return ShownKey(binding.key, self.app.get_key_display(binding), binding.description, enabled,
@@ -123,6 +129,7 @@ class KeyFooter(Widget, can_focus=False):
         key_style = self.get_component_rich_style("key-footer--key")
         description_style = self.get_component_rich_style("key-footer--description")
         hover_style = self.get_component_rich_style("key-footer--hover")
+        active = self.screen.active_bindings  # computed on each read: once per render
         line = Text(no_wrap=True, end="")
         spans: list[KeySpan] = []
 
@@ -136,20 +143,18 @@ class KeyFooter(Widget, can_focus=False):
                 line.stylize_before(hover_style, start, line.cell_len)
             spans.append(KeySpan(start, line.cell_len, shown))
 
-        for shown in self.shown_keys():
+        for shown in self.shown_keys(active):
             add(shown, f" {shown.display} ", f"{shown.description} " if shown.description else "")
-        palette = self.palette_key()
+        palette = self.palette_key(active)
         if palette is not None:
             # Footer docks this key right, behind a thin rule, over any keys that do not fit.
-            right = Text(no_wrap=True, end="")
-            right.append("▏", self.get_component_rich_style("key-footer--separator"))
-            width = self.size.width
-            tail = len(palette.display) + len(palette.description) + 3  # rule, space, padding
-            line.truncate(max(0, width - tail), pad=True)
+            rule, description, padding = "▏", f" {palette.description}", " "
+            tail = cell_len(rule + palette.display + description + padding)
+            line.truncate(max(0, self.size.width - tail), pad=True)
             spans = [span for span in spans if span.end <= line.cell_len]
-            line.append_text(right)
-            add(palette, palette.display, f" {palette.description}")
-            line.append(" ")
+            line.append(rule, self.get_component_rich_style("key-footer--separator"))
+            add(palette, palette.display, description)
+            line.append(padding)
         self._spans = spans
         return line
 
@@ -177,3 +182,4 @@ class KeyFooter(Widget, can_focus=False):
             self._hovered = shown
             self.tooltip = shown.tooltip or None if shown is not None else None
             self.refresh()
+
